@@ -336,11 +336,11 @@ struct msg *msg_new(uint16_t type, const void *p)
 
 int msg_decode(const struct msg *m, void *out, struct msg_arena *a, msgpack_unpacked *keep)
 {
+	msgpack_unpacked_init(keep); /* first: callers always destroy it */
 	const struct msg_type *t = msg_type_of(m->type);
 	if (!t)
 		return -1;
 	size_t off = 0;
-	msgpack_unpacked_init(keep);
 	if (msgpack_unpack_next(keep, (const char *)m->data, m->len, &off) != MSGPACK_UNPACK_SUCCESS ||
 	    off != m->len)
 		return -1;

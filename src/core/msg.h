@@ -129,7 +129,8 @@ void msg_foreach(void (*fn)(const struct msg_type *t, void *arg), void *arg);
 
 /** Encodes payload p of message type `type` into a new envelope. Returns NULL for an unknown type. */
 struct msg *msg_new(uint16_t type, const void *p);
-/** Decodes m's payload into out (MSG_PAYLOAD_MAX bytes). Returns 0, or -1 for malformed data. */
+/** Decodes m's payload into out (MSG_PAYLOAD_MAX bytes). Returns 0, or -1 for malformed data.
+ * keep is always initialised and must be destroyed by the caller; decoded slices point into m. */
 int msg_decode(const struct msg *m, void *out, struct msg_arena *a, msgpack_unpacked *keep);
 
 #endif
