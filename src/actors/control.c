@@ -23,6 +23,7 @@
 #include "core/actor.h"
 #include "core/io.h"
 #include "core/log.h"
+#include "core/mpcheck.h"
 #include "core/timer.h"
 #include "core/xmalloc.h"
 
@@ -250,7 +251,8 @@ static void run_request(struct ctl_conn *c)
 	size_t off = 0;
 	char *argv[ARGS_MAX + 1];
 	int argc = 0;
-	if (msgpack_unpack_next(&up, (const char *)c->req, c->req_len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	if (mpcheck_one(c->req, c->req_len) != 0 ||
+	    msgpack_unpack_next(&up, (const char *)c->req, c->req_len, &off) != MSGPACK_UNPACK_SUCCESS ||
 	    up.data.type != MSGPACK_OBJECT_ARRAY || up.data.via.array.size > ARGS_MAX) {
 		msgpack_unpacked_destroy(&up);
 		ctl_err(c, "malformed control request\n");

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/mpcheck.h"
 #include "core/xmalloc.h"
 
 void *msg_arena_alloc(struct msg_arena *a, size_t n)
@@ -341,6 +342,8 @@ int msg_decode(const struct msg *m, void *out, struct msg_arena *a, msgpack_unpa
 	if (!t)
 		return -1;
 	size_t off = 0;
+	if (mpcheck_one(m->data, m->len) != 0)
+		return -1;
 	if (msgpack_unpack_next(keep, (const char *)m->data, m->len, &off) != MSGPACK_UNPACK_SUCCESS ||
 	    off != m->len)
 		return -1;

@@ -1,6 +1,7 @@
 /* Registry: every payload round-trips; the decoder rejects truncation, wrong types, oversize. */
 #include "check.h"
 
+#include "core/mpcheck.h"
 #include "core/msg.h"
 #include "core/xmalloc.h"
 
@@ -153,6 +154,28 @@ TEST(wrong_type_missing_unknown_and_oversize_rejected)
 	memset(big, 'a', sizeof big);
 	struct test_ping huge = {.seq = 1, .note = slice_of(big, sizeof big)};
 	CHECK(msg_new(TEST_MSG_PING_CMD, &huge) == NULL);
+}
+
+TEST(declared_counts_must_be_backed_by_bytes)
+{
+	/* array32 of 0xdddddddd elements in 6 bytes: msgpack-c would allocate ~90 GB. */
+	CHECK_INT(mpcheck_one((const uint8_t *)"\xdd\xdd\xdd\xdd\xdd\x01", 6), -1);
+	CHECK_INT(mpcheck_one((const uint8_t *)"\x92\x01\x02", 3), 0);
+	CHECK_INT(mpcheck_one((const uint8_t *)"\x92\x01", 2), -1);
+	CHECK_INT(mpcheck_one((const uint8_t *)"\x81\x01\xa2hi", 5), 0);
+	CHECK_INT(mpcheck_one((const uint8_t *)"\x81\x01\xa2hi\x00", 6), -1); /* trailing */
+	CHECK_INT(mpcheck_one((const uint8_t *)"\xc1", 1), -1);
+	CHECK_INT(mpcheck_one((const uint8_t *)"\xc6\xff\xff\xff\xff", 5), -1);
+	struct msg *m = xcalloc(1, sizeof(struct msg) + 8);
+	m->type = TEST_MSG_PING_CMD;
+	m->len = 6;
+	memcpy(m->data, "\xdd\xdd\xdd\xdd\xdd\x01", 6);
+	uint8_t out[MSG_PAYLOAD_MAX];
+	struct msg_arena a = {0};
+	msgpack_unpacked up;
+	CHECK(msg_decode(m, out, &a, &up) != 0);
+	msgpack_unpacked_destroy(&up);
+	free(m);
 }
 
 TEST(unknown_id)
