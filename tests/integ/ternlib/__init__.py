@@ -1,0 +1,1 @@
+"""Helpers for Tern's integration tests (run with Debian's /usr/bin/python3)."""
