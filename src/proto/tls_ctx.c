@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <wolfssl/wolfcrypt/ecc.h>
+
 #include "core/xmalloc.h"
 
 /* TLS 1.3 AEAD suites, then TLS 1.2 ECDHE + AEAD only. */
@@ -44,6 +46,11 @@ static void tls_ctx_init_once(void)
 void tls_ctx_lib_init(void)
 {
 	pthread_once(&tls_ctx_once, tls_ctx_init_once);
+}
+
+void tls_thread_exit(void)
+{
+	wc_ecc_fp_free();
 }
 
 static void tls_ctx_err(char err[TLS_ERR_MAX], const char *what, const char *file)

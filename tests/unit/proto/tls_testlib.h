@@ -17,11 +17,12 @@
 #include "core/xmalloc.h"
 #include "proto/tls.h"
 
+#define TLS_TEST_FN static __attribute__((unused))
 #define TLS_TEST_PUMP_ROUNDS 50 /* a handshake takes 2-4 round trips */
 
 static char tls_test_dir[64];
 
-static void tls_test_rmdir(void)
+TLS_TEST_FN void tls_test_rmdir(void)
 {
 	char cmd[128];
 	if (!tls_test_dir[0])
@@ -32,7 +33,7 @@ static void tls_test_rmdir(void)
 }
 
 /* Path of name inside the test directory (static buffer rotation of 8). */
-static const char *tls_test_path(const char *name)
+TLS_TEST_FN const char *tls_test_path(const char *name)
 {
 	static char bufs[8][256];
 	static int k;
@@ -42,8 +43,8 @@ static const char *tls_test_path(const char *name)
 }
 
 /* Runs a shell command (formatted); returns its exit status. */
-static int tls_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int tls_test_sh(const char *fmt, ...)
+TLS_TEST_FN int tls_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+TLS_TEST_FN int tls_test_sh(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
@@ -55,8 +56,8 @@ static int tls_test_sh(const char *fmt, ...)
 }
 
 /* Runs a command and captures its stdout+stderr into out (NUL-terminated). */
-static int tls_test_capture(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int tls_test_capture(struct buf *out, const char *fmt, ...)
+TLS_TEST_FN int tls_test_capture(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+TLS_TEST_FN int tls_test_capture(struct buf *out, const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
@@ -75,7 +76,7 @@ static int tls_test_capture(struct buf *out, const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void tls_test_write_file(const char *path, struct slice s)
+TLS_TEST_FN void tls_test_write_file(const char *path, struct slice s)
 {
 	FILE *f = fopen(path, "w");
 	ASSERT(f);
@@ -88,7 +89,7 @@ static void tls_test_write_file(const char *path, struct slice s)
  *  rsa.crt/rsa.key  openssl: RSA-2048 self-signed, b.example.test + *.wild.test
  *  ca.crt/ca.key    openssl: a test CA; leaf.crt/leaf.key: mx.example.test signed by it
  *  chain.crt        leaf.crt followed by ca.crt */
-static void tls_test_setup(void)
+TLS_TEST_FN void tls_test_setup(void)
 {
 	char err[TLS_ERR_MAX];
 	struct buf c, k;
@@ -120,7 +121,7 @@ static void tls_test_setup(void)
 }
 
 /* Moves pending output of `from` into `to` as input. */
-static void tls_test_move(struct tls_conn *from, struct tls_conn *to)
+TLS_TEST_FN void tls_test_move(struct tls_conn *from, struct tls_conn *to)
 {
 	struct buf b;
 	buf_init(&b);
@@ -132,7 +133,7 @@ static void tls_test_move(struct tls_conn *from, struct tls_conn *to)
 
 /* Drives both handshakes in memory; returns the client's final status
  * (the server's in *srv_rc). */
-static int tls_test_pump(struct tls_conn *cli, struct tls_conn *srv, int *srv_rc)
+TLS_TEST_FN int tls_test_pump(struct tls_conn *cli, struct tls_conn *srv, int *srv_rc)
 {
 	int rc_c = TLS_WANT_IO, rc_s = TLS_WANT_IO;
 	for (int i = 0; i < TLS_TEST_PUMP_ROUNDS; i++) {
@@ -151,7 +152,7 @@ static int tls_test_pump(struct tls_conn *cli, struct tls_conn *srv, int *srv_rc
 }
 
 /* Hex of a byte string into a static buffer. */
-static const char *tls_test_hex(const uint8_t *p, size_t n)
+TLS_TEST_FN const char *tls_test_hex(const uint8_t *p, size_t n)
 {
 	static char s[2 * 512 + 1];
 	if (n > 512)
