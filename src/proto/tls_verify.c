@@ -46,31 +46,42 @@ static bool tls_verify_is_leaf(const struct tls_conn *c, WOLFSSL_X509_STORE_CTX 
 	return (size_t)len == leaf.len && memcmp(der, leaf.p, leaf.len) == 0;
 }
 
-static enum tls_verify_failure tls_verify_kind(int err)
-{
-	switch (err) {
-	case ASN_AFTER_DATE_E:
-	case ASN_BEFORE_DATE_E:
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return TLS_VF_EXPIRED;
-	case ASN_NO_SIGNER_E:
-	case ASN_SELF_SIGNED_E:
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-		return TLS_VF_UNTRUSTED;
-	default:
-		return TLS_VF_OTHER;
-	}
-}
+/* wolfSSL reports either its own ASN error codes or OpenSSL's X509_V_ERR
+ * numbers here, and has no text for some of the latter. */
+static const struct {
+	int code;
+	enum tls_verify_failure kind;
+	const char *text;
+} tls_verify_errors[] = {
+    {ASN_AFTER_DATE_E, TLS_VF_EXPIRED, "certificate has expired"},
+    {X509_V_ERR_CERT_HAS_EXPIRED, TLS_VF_EXPIRED, "certificate has expired"},
+    {X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD, TLS_VF_EXPIRED, "certificate has expired"},
+    {ASN_BEFORE_DATE_E, TLS_VF_EXPIRED, "certificate is not yet valid"},
+    {X509_V_ERR_CERT_NOT_YET_VALID, TLS_VF_EXPIRED, "certificate is not yet valid"},
+    {X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD, TLS_VF_EXPIRED, "certificate is not yet valid"},
+    {ASN_NO_SIGNER_E, TLS_VF_UNTRUSTED, "no trusted issuer"},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, TLS_VF_UNTRUSTED, "no trusted issuer"},
+    {ASN_SELF_SIGNED_E, TLS_VF_UNTRUSTED, "self-signed certificate"},
+    {X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, TLS_VF_UNTRUSTED, "self-signed certificate"},
+    {X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, TLS_VF_UNTRUSTED, "self-signed certificate in chain"},
+};
 
 static void tls_verify_record_failure(struct tls_conn *c, int err)
 {
-	const char *why = err > 0 ? wolfSSL_X509_verify_cert_error_string(err)
-				  : wolfSSL_ERR_reason_error_string((unsigned long)err);
+	const char *why = NULL;
+
+	c->vf = TLS_VF_OTHER;
+	for (size_t i = 0; i < sizeof tls_verify_errors / sizeof tls_verify_errors[0]; i++) {
+		if (tls_verify_errors[i].code == err) {
+			c->vf = tls_verify_errors[i].kind;
+			why = tls_verify_errors[i].text;
+			break;
+		}
+	}
+	if (!why)
+		why = err > 0 ? wolfSSL_X509_verify_cert_error_string(err)
+			      : wolfSSL_ERR_reason_error_string((unsigned long)err);
 	c->chain_ok = false;
-	c->vf = tls_verify_kind(err);
 	snprintf(c->verify_err, sizeof c->verify_err, "certificate not trusted: %s (%d)", why ? why : "unknown", err);
 }
 

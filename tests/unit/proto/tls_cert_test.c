@@ -45,10 +45,6 @@ static void openssl_assoc_hex(const char *pem, int sel, const char *md, char *he
 TEST(setup)
 {
 	tls_test_setup();
-	/* an Ed25519 certificate made by openssl (wolfSSL cannot parse these into X509 objects) */
-	CHECK(tls_test_sh("cd '%s' && openssl req -x509 -newkey ed25519 -nodes -keyout ed.key -out ed.crt -days 30 "
-			  "-subj /CN=ed.example.test 2>/dev/null",
-			  tls_test_dir) == 0);
 }
 
 TEST(selfsigned_accepted_by_openssl_and_our_server)

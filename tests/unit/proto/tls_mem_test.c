@@ -217,7 +217,7 @@ TEST(verify_modes)
 	pair_open(&p, srv_ctx12, NULL, "a.example.test", TLS_VERIFY_PKIX, 0);
 	CHECK(p.rc_c < 0);
 	CHECK(p.rc_s < 0);
-	CHECK(strstr(tls_conn_error(p.cli), "not trusted") != NULL);
+	CHECK(strstr(tls_conn_error(p.cli), "not trusted: self-signed certificate") != NULL);
 	CHECK_INT(tls_conn_verify_failure(p.cli), TLS_VF_UNTRUSTED);
 	CHECK(!tls_conn_established(p.cli));
 	CHECK_INT(tls_conn_write(p.cli, SLICE_LIT("x")), p.rc_c);
@@ -250,6 +250,35 @@ TEST(verify_modes)
 	CHECK(!tls_conn_peer_verified(p.cli));
 	CHECK(tls_conn_peer_name_ok(p.cli));
 	CHECK(tls_conn_verify_error(p.cli)[0] != 0);
+	pair_close(&p);
+	tls_ctx_free(&s);
+}
+
+TEST(expired_certificate)
+{
+	char err[TLS_ERR_MAX];
+	struct tls_keycert kc = {tls_test_path("expired.crt"), tls_test_path("leaf.key")};
+	struct tls_ctx *s = tls_ctx_server_new(&kc, 1, TLS_V12, err);
+	ASSERT(s);
+	struct pair p;
+	pair_open(&p, s, tls_test_path("ca.crt"), "mx.example.test", TLS_VERIFY_PKIX, 0);
+	CHECK(p.rc_c < 0);
+	CHECK_INT(tls_conn_verify_failure(p.cli), TLS_VF_EXPIRED);
+	CHECK(strstr(tls_conn_error(p.cli), "certificate has expired") != NULL);
+	pair_close(&p);
+	/* opportunistic: used for encryption, reported as expired, and DANE-EE still matches */
+	pair_open(&p, s, tls_test_path("ca.crt"), "mx.example.test", TLS_VERIFY_NONE, 0);
+	CHECK_INT(p.rc_c, TLS_OK);
+	CHECK(!tls_conn_peer_verified(p.cli));
+	CHECK(tls_conn_peer_name_ok(p.cli));
+	CHECK_INT(tls_conn_verify_failure(p.cli), TLS_VF_EXPIRED);
+	struct buf a;
+	buf_init(&a);
+	struct slice leaf = tls_conn_peer_cert(p.cli, 0);
+	CHECK_INT(tls_cert_assoc(leaf, 1, 1, &a), 0);
+	struct tls_tlsa r = {3, 1, 1, buf_slice(&a)};
+	CHECK_INT(tls_dane_match(&r, 1, &leaf, 1, NULL, 0, NULL), TLS_DANE_MATCH);
+	buf_free(&a);
 	pair_close(&p);
 	tls_ctx_free(&s);
 }

@@ -264,7 +264,61 @@ TEST(s_client_tls13_exporter_and_sni)
 	lower(v);
 	CHECK_INT(strlen(r.cb), 64);
 	CHECK_STR(v, r.cb);
+	CHECK(strstr((char *)out.p, "Server Temp Key: X25519") != NULL);
 	buf_free(&out);
+}
+
+/* Session tickets: a second s_client connection resumes, on both versions. */
+TEST(s_client_resumes_with_ticket)
+{
+	const char *vers[] = {"-tls1_3", "-tls1_2"};
+	for (int i = 0; i < 2; i++) {
+		struct buf out;
+		struct served r;
+		char args[512], sess[300];
+		buf_init(&out);
+		snprintf(sess, sizeof sess, "%s", tls_test_path("sess.pem"));
+		unlink(sess);
+		snprintf(args, sizeof args, "%s -servername a.example.test -sess_out '%s'", vers[i], sess);
+		s_client(srv12, args, &out, &r);
+		CHECK_INT(r.rc, TLS_OK);
+		CHECK(strstr((char *)out.p, "New, TLSv1.") != NULL);
+		buf_reset(&out);
+		snprintf(args, sizeof args, "%s -servername a.example.test -sess_in '%s'", vers[i], sess);
+		s_client(srv12, args, &out, &r);
+		CHECK_INT(r.rc, TLS_OK);
+		CHECK(strstr((char *)out.p, "Reused, TLSv1.") != NULL);
+		CHECK_STR(r.line, "PING");
+		if (i == 1)
+			CHECK_INT(strlen(r.cb), 24);
+		buf_free(&out);
+	}
+}
+
+/* An Ed25519 certificate made by openssl serves as the default. */
+TEST(s_client_ed25519_certificate)
+{
+	char err[TLS_ERR_MAX];
+	struct tls_keycert kc = {tls_test_path("ed.crt"), tls_test_path("ed.key")};
+	struct tls_ctx *ctx = tls_ctx_server_new(&kc, 1, TLS_V12, err);
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	const char *vers[] = {"-tls1_3", "-tls1_2"};
+	for (int i = 0; i < 2; i++) {
+		struct buf out;
+		struct served r;
+		char v[200], args[100];
+		buf_init(&out);
+		snprintf(args, sizeof args, "%s -servername ed.example.test -sigalgs ed25519", vers[i]);
+		s_client(ctx, args, &out, &r);
+		CHECK_INT(r.rc, TLS_OK);
+		CHECK(field((char *)out.p, "subject=", v, sizeof v));
+		CHECK_STR(v, "CN = ed.example.test");
+		CHECK_STR(r.line, "PING");
+		buf_free(&out);
+	}
+	tls_ctx_free(&ctx);
 }
 
 TEST(s_client_tls12_rsa_by_sni)
@@ -326,6 +380,45 @@ TEST(s_client_min_version_13_refuses_12)
 	s_client(srv13, "-servername a.example.test", &out, &r);
 	CHECK_INT(r.rc, TLS_OK);
 	CHECK_STR(r.version, "TLS1.3");
+	buf_free(&out);
+}
+
+/* Python resumes the TLS 1.2 session: tls-unique is then the server's Finished. */
+TEST(python_tls_unique_resumed)
+{
+	static const char script[] =
+	    "import socket, ssl, sys\n"
+	    "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\n"
+	    "ctx.check_hostname = False\n"
+	    "ctx.verify_mode = ssl.CERT_NONE\n"
+	    "ctx.maximum_version = ssl.TLSVersion.TLSv1_2\n"
+	    "sess = None\n"
+	    "for port in sys.argv[1:]:\n"
+	    "    raw = socket.create_connection(('127.0.0.1', int(port)), timeout=10)\n"
+	    "    s = ctx.wrap_socket(raw, server_hostname='b.example.test', session=sess)\n"
+	    "    print(s.session_reused, s.get_channel_binding('tls-unique').hex())\n"
+	    "    s.sendall(b'PING\\n')\n"
+	    "    for _ in range(100):\n"
+	    "        if not s.recv(4096): break\n"
+	    "    sess = s.session\n"
+	    "    s.close()\n";
+	tls_test_write_file(tls_test_path("resume.py"), SLICE_LIT(script));
+	struct server s1, s2;
+	struct buf out;
+	buf_init(&out);
+	server_start(&s1, srv12);
+	server_start(&s2, srv12);
+	int st = tls_test_capture(&out, "timeout 20 /usr/bin/python3 '%s' %d %d 2>&1", tls_test_path("resume.py"),
+				  s1.port, s2.port);
+	server_join(&s1);
+	server_join(&s2);
+	CHECK_INT(st, 0);
+	CHECK_INT(s1.r.rc, TLS_OK);
+	CHECK_INT(s2.r.rc, TLS_OK);
+	char want[400];
+	snprintf(want, sizeof want, "False %s\nTrue %s\n", s1.r.cb, s2.r.cb);
+	CHECK_STR((char *)out.p, want);
+	CHECK(strcmp(s1.r.cb, s2.r.cb) != 0);
 	buf_free(&out);
 }
 
@@ -549,6 +642,28 @@ TEST(client_against_s_server)
 	client_run(untrusting, ec, eck, NULL, "mx.example.test", TLS_VERIFY_NONE, &recs_ee, 1, &r);
 	CHECK_INT(r.rc, TLS_OK);
 	CHECK_INT(r.dane, TLS_DANE_NO_MATCH);
+
+	/* an Ed25519 server certificate: the chain is still captured for DANE */
+	struct buf ed_der, ed_ee;
+	buf_init(&ed_der);
+	buf_init(&ed_ee);
+	ASSERT(tls_test_sh("openssl x509 -in '%s' -outform DER -out '%s'", tls_test_path("ed.crt"),
+			   tls_test_path("ed.der")) == 0);
+	f = fopen(tls_test_path("ed.der"), "r");
+	buf_append(&ed_der, tmp, fread(tmp, 1, sizeof tmp, f));
+	fclose(f);
+	ASSERT(tls_cert_assoc(buf_slice(&ed_der), 1, 1, &ed_ee) == 0);
+	struct tls_tlsa recs_ed = {3, 1, 1, buf_slice(&ed_ee)};
+	char ed[256], edk[256];
+	snprintf(ed, sizeof ed, "%s", tls_test_path("ed.crt"));
+	snprintf(edk, sizeof edk, "%s", tls_test_path("ed.key"));
+	client_run(untrusting, ed, edk, NULL, "ed.example.test", TLS_VERIFY_NONE, &recs_ed, 1, &r);
+	CHECK_INT(r.rc, TLS_OK);
+	CHECK_INT(r.dane, TLS_DANE_MATCH);
+	CHECK(!r.verified);
+	CHECK(strncmp(r.page, "HTTP/1.0 200 ok", 15) == 0);
+	buf_free(&ed_der);
+	buf_free(&ed_ee);
 	buf_free(&leaf_der);
 	buf_free(&ca_der);
 	buf_free(&ee);

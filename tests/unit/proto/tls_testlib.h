@@ -88,7 +88,9 @@ TLS_TEST_FN void tls_test_write_file(const char *path, struct slice s)
  *  ec.crt/ec.key    our generator: ECDSA P-256, a.example.test (CA:TRUE)
  *  rsa.crt/rsa.key  openssl: RSA-2048 self-signed, b.example.test + *.wild.test
  *  ca.crt/ca.key    openssl: a test CA; leaf.crt/leaf.key: mx.example.test signed by it
- *  chain.crt        leaf.crt followed by ca.crt */
+ *  chain.crt        leaf.crt followed by ca.crt
+ *  expired.crt      like leaf.crt (same key) but expired yesterday
+ *  ed.crt/ed.key    openssl: Ed25519 self-signed, ed.example.test */
 TLS_TEST_FN void tls_test_setup(void)
 {
 	char err[TLS_ERR_MAX];
@@ -116,7 +118,11 @@ TLS_TEST_FN void tls_test_setup(void)
 			   "-out leaf.csr -subj /CN=mx.example.test 2>/dev/null && "
 			   "printf 'subjectAltName=DNS:mx.example.test\\nbasicConstraints=CA:FALSE\\n' > leaf.ext && "
 			   "openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 "
-			   "-extfile leaf.ext -out leaf.crt 2>/dev/null && cat leaf.crt ca.crt > chain.crt",
+			   "-extfile leaf.ext -out leaf.crt 2>/dev/null && cat leaf.crt ca.crt > chain.crt && "
+			   "openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days -1 "
+			   "-extfile leaf.ext -out expired.crt 2>/dev/null && "
+			   "openssl req -x509 -newkey ed25519 -nodes -keyout ed.key -out ed.crt -days 30 "
+			   "-subj /CN=ed.example.test 2>/dev/null",
 			   d) == 0);
 }
 
