@@ -4,6 +4,9 @@
  * and bad input (garbage, truncation, half handshakes) under ASan. */
 #include "check.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "tls_testlib.h"
 
 static struct tls_ctx *srv_ctx12, *srv_ctx13;
@@ -412,6 +415,42 @@ TEST(ctx_errors)
 	struct tls_client_opts o = {.ca_files = files, .n_ca_files = 1};
 	CHECK(tls_ctx_client_new(&o, err) == NULL);
 	CHECK(strstr(err, "nope.pem") != NULL);
+}
+
+/* Several threads share one server and one client context (SNI matching,
+ * ticket keys, session cache); each thread frees wolfSSL's thread state. */
+#define SHARED_THREADS 3
+#define SHARED_ROUNDS 8
+static struct tls_ctx *shared_cli;
+static _Atomic int shared_ok;
+
+static void *shared_worker(void *arg)
+{
+	const char *names[] = {"a.example.test", "b.example.test", "mx.example.test"};
+	for (int i = 0; i < SHARED_ROUNDS; i++) {
+		const char *name = names[(i + (int)(intptr_t)arg) % 3];
+		struct tls_conn *c = tls_conn_client_new(shared_cli, name, TLS_VERIFY_NONE);
+		struct tls_conn *s = tls_conn_server_new(i % 2 ? srv_ctx12 : srv_ctx13);
+		int rs, rc = tls_test_pump(c, s, &rs);
+		if (rc == TLS_OK && rs == TLS_OK && strcmp(tls_conn_sni(s), name) == 0 && tls_conn_peer_name_ok(c))
+			atomic_fetch_add(&shared_ok, 1);
+		tls_conn_free(&c);
+		tls_conn_free(&s);
+	}
+	tls_thread_exit();
+	return NULL;
+}
+
+TEST(shared_contexts_across_threads)
+{
+	pthread_t th[SHARED_THREADS];
+	shared_cli = client_ctx(NULL);
+	for (int i = 0; i < SHARED_THREADS; i++)
+		pthread_create(&th[i], NULL, shared_worker, (void *)(intptr_t)i);
+	for (int i = 0; i < SHARED_THREADS; i++)
+		pthread_join(th[i], NULL);
+	CHECK_INT(atomic_load(&shared_ok), SHARED_THREADS * SHARED_ROUNDS);
+	tls_ctx_free(&shared_cli);
 }
 
 TEST(teardown)
