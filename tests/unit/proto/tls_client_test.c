@@ -74,6 +74,7 @@ struct client_run {
 	bool verified, name_ok;
 	char err[TLS_ERR_MAX], page[64];
 	enum tls_dane_result dane;
+	size_t chain_len;
 };
 
 /* One connection to a fresh s_server; the DANE records are checked on the
@@ -98,6 +99,7 @@ static void client_run(struct tls_ctx *cctx, const char *cert, const char *key, 
 		snprintf(r->err, sizeof r->err, "%s", tls_conn_error(c));
 		struct slice chain[TLS_PEER_CHAIN_MAX];
 		size_t n = tls_conn_peer_chain_len(c);
+		r->chain_len = n;
 		for (size_t i = 0; i < n; i++)
 			chain[i] = tls_conn_peer_cert(c, i);
 		const char *names[] = {name};
@@ -230,6 +232,24 @@ TEST(dane_on_captured_chain)
 	buf_free(&ee);
 	buf_free(&ta);
 	buf_free(&ed_ee);
+}
+
+/* badinput.md #68: a 100 kB chain ends the handshake or is accepted with the
+ * kept chain capped; nothing crashes. */
+TEST(huge_chain)
+{
+	struct client_run r;
+	char big[256];
+	snprintf(big, sizeof big, "%s", tls_test_path("big-chain.pem"));
+	ASSERT(tls_test_sh("for i in $(seq 200); do cat '%s'; done > '%s'", ca, big) == 0);
+	client_run(untrusting, leaf, leafk, big, "mx.example.test", TLS_VERIFY_NONE, NULL, 0, &r);
+	CHECK(r.rc == TLS_OK || r.rc < 0);
+	CHECK(r.chain_len <= TLS_PEER_CHAIN_MAX);
+	if (r.rc < 0)
+		CHECK(r.err[0] != 0);
+	client_run(trusting, leaf, leafk, big, "mx.example.test", TLS_VERIFY_PKIX, NULL, 0, &r);
+	CHECK(r.rc == TLS_OK || r.rc < 0);
+	fprintf(stderr, "huge chain: rc=%d err=%s kept=%zu\n", r.rc, r.err, r.chain_len);
 }
 
 TEST(teardown)

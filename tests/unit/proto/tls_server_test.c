@@ -279,6 +279,29 @@ TEST(s_client_min_version_13_refuses_12)
 }
 
 /* Python resumes the TLS 1.2 session: tls-unique is then the server's Finished. */
+/* Only ECDHE + AEAD on TLS 1.2, and nothing below TLS 1.2. */
+TEST(s_client_weak_offers_refused)
+{
+	const char *offers[] = {
+	    "-tls1_2 -cipher ECDHE-RSA-AES128-SHA -servername b.example.test",
+	    "-tls1_2 -cipher AES128-GCM-SHA256 -servername b.example.test",
+	    "-tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256 -servername b.example.test",
+	    "-tls1_1 -cipher DEFAULT@SECLEVEL=0 -servername b.example.test",
+	};
+	for (size_t i = 0; i < sizeof offers / sizeof offers[0]; i++) {
+		struct buf out;
+		struct served r;
+		buf_init(&out);
+		s_client(srv12, offers[i], &out, &r);
+		CHECK(r.rc < 0);
+		CHECK(r.err[0] != 0); /* the server saw a hello and refused it */
+		CHECK(strstr((char *)out.p, "New, TLSv1") == NULL);
+		if (r.rc >= 0)
+			fprintf(stderr, "accepted: %s\n", offers[i]);
+		buf_free(&out);
+	}
+}
+
 TEST(python_tls_unique_resumed)
 {
 	static const char script[] =
