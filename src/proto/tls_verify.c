@@ -12,6 +12,7 @@
  * certificates (notes/dependencies.md §2). */
 #include "proto/tls_impl.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
@@ -85,6 +86,15 @@ static void tls_verify_record_failure(struct tls_conn *c, int err)
 	snprintf(c->verify_err, sizeof c->verify_err, "certificate not trusted: %s (%d)", why ? why : "unknown", err);
 }
 
+/* Host names match DNS SANs (or the CN), IP literals match IP SANs. */
+static bool tls_verify_name(WOLFSSL_X509 *x, const char *name)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1)
+		return wolfSSL_X509_check_ip_asc(x, name, 0) == WOLFSSL_SUCCESS;
+	return wolfSSL_X509_check_host(x, name, strlen(name), 0, NULL) == WOLFSSL_SUCCESS;
+}
+
 static int tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 {
 	struct tls_conn *c = store->userCtx;
@@ -98,8 +108,7 @@ static int tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 		tls_verify_record_failure(c, store->error);
 	if (tls_verify_is_leaf(c, store)) {
 		WOLFSSL_X509 *x = wolfSSL_X509_STORE_CTX_get_current_cert(store);
-		c->name_ok = c->name && x &&
-			     wolfSSL_X509_check_host(x, c->name, strlen(c->name), 0, NULL) == WOLFSSL_SUCCESS;
+		c->name_ok = c->name && x && tls_verify_name(x, c->name);
 		if (!c->name_ok && c->chain_ok)
 			snprintf(c->verify_err, sizeof c->verify_err, "certificate does not match host name %s",
 				 c->name ? c->name : "(none)");

@@ -186,6 +186,26 @@ TEST(trusted_with_ca_file)
 	CHECK(r.name_ok);
 }
 
+/* An IP literal is checked against the certificate's IP addresses and not sent as SNI. */
+TEST(ip_literal_name)
+{
+	struct client_run r;
+	char ipc[256], ipk[256];
+	snprintf(ipc, sizeof ipc, "%s", tls_test_path("ip.crt"));
+	snprintf(ipk, sizeof ipk, "%s", tls_test_path("ip.key"));
+	ASSERT(tls_test_sh("cd '%s' && openssl req -new -key leaf.key -subj /CN=ip -out ip.csr 2>/dev/null && "
+			   "printf 'subjectAltName=IP:127.0.0.1\\n' > ip.ext && "
+			   "openssl x509 -req -in ip.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 "
+			   "-extfile ip.ext -out ip.crt 2>/dev/null && cp leaf.key ip.key",
+			   tls_test_dir) == 0);
+	client_run(trusting, ipc, ipk, NULL, "127.0.0.1", TLS_VERIFY_PKIX, NULL, 0, &r);
+	CHECK_INT(r.rc, TLS_OK);
+	CHECK(r.name_ok);
+	client_run(trusting, ipc, ipk, NULL, "127.0.0.2", TLS_VERIFY_PKIX, NULL, 0, &r);
+	CHECK(r.rc < 0);
+	CHECK(!r.name_ok);
+}
+
 TEST(host_name_mismatch)
 {
 	struct client_run r;
