@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wolfssl/error-ssl.h>
 
 #include "core/xmalloc.h"
 
@@ -82,7 +81,7 @@ static int tls_conn_wolf_err(struct tls_conn *c, int ret, const char *what)
 	if ((e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) && !(c->eof && drained))
 		return TLS_WANT_IO;
 	wolfSSL_ERR_clear_error();
-	if (e == WOLFSSL_ERROR_ZERO_RETURN || e == ZERO_RETURN) {
+	if (e == WOLFSSL_ERROR_ZERO_RETURN) {
 		c->peer_closed = c->peer_notify = true;
 		if (c->established)
 			return TLS_CLOSED;
