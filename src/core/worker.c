@@ -33,6 +33,12 @@ static _Atomic unsigned pool_rr;
 static struct worker *all_workers;
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct worker *self;
+static void (*exit_hook)(void);
+
+void worker_set_exit_hook(void (*fn)(void))
+{
+	exit_hook = fn;
+}
 
 struct worker *worker_self(void)
 {
@@ -176,6 +182,8 @@ static void *loop(void *arg)
 		}
 		atomic_store(&w->sleeping, 0);
 	}
+	if (exit_hook)
+		exit_hook();
 	return NULL;
 }
 

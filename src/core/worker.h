@@ -54,6 +54,9 @@ struct worker *worker_spawn_dedicated(const char *name);
 void worker_pool_stop(void);
 /** The worker running the calling thread, or NULL on a non-worker thread. */
 struct worker *worker_self(void);
+/** Sets a function every worker thread calls just before it exits (e.g. to free
+ * a library's thread-local caches). Call before worker_pool_start. */
+void worker_set_exit_hook(void (*fn)(void));
 /** Wakes w if it sleeps (any thread). */
 void worker_wake(struct worker *w);
 /** Gets an SQE on the calling worker's ring, submitting to make room if full. */
