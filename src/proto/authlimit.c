@@ -249,7 +249,8 @@ void authlimit_failed(struct authlimit *l, const struct slice keys[AUTHLIMIT_LEV
 				continue;
 			int64_t base = e->tat_us[w] > now ? e->tat_us[w] : now;
 			/* At most `limit` failures outstanding: a client that keeps failing
-			 * while refused elsewhere is locked out for one window at most. */
+			 * while refused (where a caller did not ask first) ends up like one
+			 * that stopped at the limit, not locked out for ever longer. */
 			e->tat_us[w] = base + inc > now + win ? now + win : base + inc;
 		}
 	}
