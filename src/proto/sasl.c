@@ -9,6 +9,7 @@
  * `e=...` with fail_pending set; the next reply of any kind then yields FAIL. */
 #include "proto/sasl.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "core/xmalloc.h"
@@ -96,6 +97,14 @@ static void sasl_chan_copy(struct sasl_channel *dst, uint8_t *cb, const struct s
 	}
 }
 
+static uint8_t sasl_process_secret[32];
+static pthread_once_t sasl_process_secret_once = PTHREAD_ONCE_INIT;
+
+static void sasl_process_secret_init(void)
+{
+	sasl_crypto_random(sasl_process_secret, sizeof sasl_process_secret);
+}
+
 void sasl_server_init(struct sasl_server *s, const struct sasl_server_ops *ops,
                       const struct sasl_server_cfg *cfg)
 {
@@ -105,7 +114,12 @@ void sasl_server_init(struct sasl_server *s, const struct sasl_server_ops *ops,
 	buf_init(&s->hostname);
 	buf_append(&s->hostname, cfg->hostname.p, cfg->hostname.len);
 	buf_init(&s->fake_secret);
-	buf_append(&s->fake_secret, cfg->fake_secret.p, cfg->fake_secret.len);
+	if (cfg->fake_secret.len > 0) {
+		buf_append(&s->fake_secret, cfg->fake_secret.p, cfg->fake_secret.len);
+	} else {
+		pthread_once(&sasl_process_secret_once, sasl_process_secret_init);
+		buf_append(&s->fake_secret, sasl_process_secret, sizeof sasl_process_secret);
+	}
 	s->fake_iterations = cfg->fake_iterations ? cfg->fake_iterations : PASSWORD_SCRAM_ITERATIONS;
 	buf_init(&s->out);
 	buf_init(&s->user);

@@ -84,7 +84,10 @@ struct sasl_server_cfg {
 	enum sasl_mech mech;
 	struct sasl_channel chan;
 	struct slice hostname;       /* CRAM-MD5 challenge domain */
-	struct slice fake_secret;    /* per-server secret for unknown users' SCRAM salts */
+	/** Stable per-server secret for unknown users' SCRAM salts (keep it
+	 *  secret: whoever knows it can tell fake salts from real ones). Empty:
+	 *  a random per-process secret, so fake salts change at restart. */
+	struct slice fake_secret;
 	uint32_t fake_iterations;    /* their iteration count; 0 = PASSWORD_SCRAM_ITERATIONS */
 };
 

@@ -262,6 +262,16 @@ TEST(unknown_user_fake_salt)
 	CHECK_INT(la.err, lr.err);
 	CHECK_INT(la.status, lr.status);
 	buf_free(&want);
+	/* No configured secret: a random per-process one, still stable in the process. */
+	server_first_for("ghost", "", 4096, a, sizeof a, &la);
+	server_first_for("ghost", "", 4096, b, sizeof b, &lb);
+	CHECK_STR(a, b);
+	password_scram_fake(SASL_HASH_SHA256, SLICE_LIT(""), SLICE_LIT("ghost"), 4096, &fake);
+	buf_init(&want);
+	buf_puts(&want, "r=abcSRV,s=");
+	base64_encode(&want, slice_of(fake.salt, fake.salt_len));
+	CHECK(strncmp(a, buf_cstr(&want), want.len) != 0); /* not the guessable empty-key salt */
+	buf_free(&want);
 	/* The default iteration count for unknown users is Tern's own. */
 	server_first_for("ghost", "k1", 0, a, sizeof a, &la);
 	char it[32];
