@@ -105,6 +105,8 @@ enum sasl_status {
  * What a server call produced. out and user are borrowed from the engine and
  * stay valid until its next call (user: until sasl_server_free). user holds
  * raw octets (never NUL, at most SASL_NAME_MAX) for NEED_SECRETS and OK.
+ * A CONTINUE with err != SASL_ERR_NONE carries SCRAM's `e=` message: the
+ * exchange has failed and the next reply yields FAIL with the same err.
  */
 struct sasl_step {
 	enum sasl_status status;

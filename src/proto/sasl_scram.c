@@ -230,6 +230,7 @@ static void sasl_scram_client_final(struct sasl_scram_server *x, struct slice in
 	}
 	sasl_crypto_wipe(sig, sizeof sig);
 	sasl_step_continue(s, st);
+	st->err = e; /* non-NONE: this challenge announces the failure */
 }
 
 static void sasl_scram_step(struct sasl_server *s, struct slice in, struct sasl_step *st)

@@ -84,7 +84,7 @@ static void final(const char *client_final, const char *reply, struct sasl_step 
 	do { \
 		struct sasl_step a_, b_; \
 		final(msg, "*", &a_, &b_); \
-		if (a_.status != SASL_CONTINUE || !slice_eq(a_.out, SLICE_LIT(e_text)) || \
+		if (a_.status != SASL_CONTINUE || !slice_eq(a_.out, SLICE_LIT(e_text)) || a_.err != (err_) || \
 		    b_.status != SASL_FAIL || b_.err != (err_)) \
 			CHECK_FAIL("\"%s\": %d \"%.*s\" then %d err %d", msg, a_.status, (int)a_.out.len, \
 			           (const char *)a_.out.p, b_.status, b_.err); \
