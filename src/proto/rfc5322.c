@@ -124,6 +124,8 @@ bool rfc5322_iter_next(struct rfc5322_iter *it, struct rfc5322_field *f)
 
 void rfc5322_unfold(struct slice v, bool trim, struct buf *out)
 {
+	if (!v.len)
+		return; /* v.p may be NULL */
 	size_t a = 0, b = v.len;
 	if (trim) {
 		while (a < b && (is_wsp(v.p[a]) || v.p[a] == '\r' || v.p[a] == '\n'))

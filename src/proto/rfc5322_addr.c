@@ -249,8 +249,12 @@ static int parse_domain(struct lex *lx, unsigned flags, struct rfc5322_addr *a)
 	int rc = 0;
 	struct tok t = lex_next(lx);
 	if (t.k == T_DLIT) {
+		/* dtext only: no quoted-pairs or whitespace inside an address literal. */
+		for (size_t i = 0; i < t.raw.len; i++)
+			if (t.raw.p[i] < 33 || t.raw.p[i] > 126 || t.raw.p[i] == '\\')
+				rc = RFC5322_ADDR_ESYNTAX;
 		buf_putc(&d, '[');
-		unescape(&d, t.raw);
+		buf_append(&d, t.raw.p, t.raw.len);
 		buf_putc(&d, ']');
 	} else {
 		for (;;) {
@@ -460,8 +464,10 @@ int rfc5322_addr_from(struct slice header, unsigned flags, struct rfc5322_addr *
 		return RFC5322_ADDR_ECOUNT;
 	struct rfc5322_addr_list l = {0};
 	int rc = rfc5322_addr_list_parse(from.value, flags | RFC5322_ADDR_NOGROUP, &l);
-	if (rc < 0)
+	if (rc < 0) {
+		rfc5322_addr_list_free(&l); /* the array may have grown */
 		return rc == RFC5322_ADDR_ETOOMANY ? RFC5322_ADDR_ECOUNT : rc;
+	}
 	if (rc != 1) {
 		rfc5322_addr_list_free(&l);
 		return RFC5322_ADDR_ECOUNT;

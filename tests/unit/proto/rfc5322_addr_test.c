@@ -109,7 +109,7 @@ TEST(bad_syntax)
 	    "", "a", "a@", "@b", "a@b..c", "a@b.", "a..b@c", ".a@c", "a.@c", "<a@b", "a@b>",
 	    "<<a@b>>", "<a@@b>", "<>", "\"unterminated@x", "(open comment a@b", "a b@c",
 	    "Name <a@b> junk", "a@b c@d", "g: a@b", "g: h: a@b;;", "a@[x", "a\x01@b",
-	    "a@b\\c", "x@-\x7f", ")", "a@b,, ;",
+	    "a@b\\c", "x@-\x7f", "a@[1 2]", "a@[a\\]]", ")", "a@b,, ;",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct rfc5322_addr_list l = {0};
@@ -168,6 +168,8 @@ TEST(from_check)
 	          RFC5322_ADDR_ECOUNT);
 	CHECK_INT(rfc5322_addr_from(slice_str("From: g: a@b.c;\r\n"), 0, &a), RFC5322_ADDR_ESYNTAX);
 	CHECK_INT(rfc5322_addr_from(slice_str("From: a@\r\n"), 0, &a), RFC5322_ADDR_ESYNTAX);
+	/* A syntax error after a good mailbox (the list had grown: no leak). */
+	CHECK_INT(rfc5322_addr_from(slice_str("From: a@b.c, d@\r\n"), 0, &a), RFC5322_ADDR_ESYNTAX);
 	CHECK_INT(rfc5322_addr_from(slice_str("From: a@b.c\r\nno colon\r\n"), 0, &a),
 	          RFC5322_ADDR_ESYNTAX);
 	CHECK_INT(rfc5322_addr_from(slice_str("From: j\xc3\xb8@b.c\r\n"), 0, &a), RFC5322_ADDR_ESYNTAX);
