@@ -87,6 +87,14 @@ bool rfc5322_find(struct slice header, const char *name, struct rfc5322_field *f
 bool rfc5322_msgid_next(struct slice value, size_t *off, struct slice *id);
 
 /**
+ * Parses an RFC 5322 date-time (Date header value; day-of-week optional,
+ * obsolete 2/3-digit years and named zones accepted, comments skipped) into
+ * Unix ms. Returns 0, or -1 for anything that is not a valid date (the
+ * webhook then reports null). Implemented in rfc5322_date.c.
+ */
+int rfc5322_date_parse(struct slice value, int64_t *unix_ms);
+
+/**
  * Decodes one UTF-8 sequence at p (n > 0 bytes available) into *cp and
  * returns its length (1-4), or 0 when the bytes are not valid UTF-8
  * (overlong, surrogate, above U+10FFFF, truncated, stray continuation).

@@ -1,5 +1,5 @@
 /* libFuzzer target for the header section parser and what reads header
- * values: rfc5322 split/iterate/unfold/count/msgid, RFC 2047 decoding,
+ * values: rfc5322 split/iterate/unfold/count/msgid/date, RFC 2047 decoding,
  * X-Tern-Extra and TLS-Required, and DSN composition around a hostile
  * original (its headers and reply lines come from the input).
  *
@@ -38,6 +38,8 @@ static void check_fields(struct slice h)
 		REQUIRE(d.len <= 3 * u.len);
 		if (rfc5322_utf8_valid(buf_slice(&u)))
 			REQUIRE(rfc5322_utf8_valid(buf_slice(&d)));
+		int64_t ms;
+		(void)rfc5322_date_parse(f.value, &ms);
 		size_t off = 0;
 		struct slice id;
 		while (rfc5322_msgid_next(f.value, &off, &id))

@@ -265,4 +265,35 @@ TEST(utf8)
 	buf_free(&b);
 }
 
+static int64_t date(const char *s)
+{
+	int64_t ms = -1;
+	return rfc5322_date_parse(slice_str(s), &ms) == 0 ? ms : -1;
+}
+
+TEST(dates)
+{
+	int64_t want = 1795560287000LL; /* Tue, 24 Nov 2026 22:44:47 +0000 */
+	CHECK_INT(date("Tue, 24 Nov 2026 22:44:47 +0000"), want);
+	CHECK_INT(date(" 24 Nov 2026 22:44:47 +0000"), want);
+	CHECK_INT(date("Wed, 25 Nov 2026 00:14:47 +0130"), want);
+	CHECK_INT(date("Tue, 24 Nov 2026 17:44:47 EST"), want);
+	CHECK_INT(date("Tue, 24 nov 26 22:44:47 GMT (comment)"), want);
+	CHECK_INT(date("Tue,\r\n 24 Nov 2026 22:44:47 Z"), want);
+	CHECK_INT(date("24 Nov 2026 22:44 +0000"), want - 47000);
+	CHECK_INT(date("1 Jan 1970 00:00:00 +0000"), 0);
+	CHECK_INT(date("29 Feb 2024 00:00:00 +0000"), 1709164800000LL);
+	CHECK_INT(date("29 Feb 2023 00:00:00 +0000"), -1);
+	CHECK_INT(date("31 Apr 2026 00:00:00 +0000"), -1);
+	CHECK_INT(date("24 Nov 2026 24:00:00 +0000"), -1);
+	CHECK_INT(date("24 Nov 2026 22:44:47"), -1);
+	CHECK_INT(date("24 Nov 2026 22:44:47 +0000 junk"), -1);
+	CHECK_INT(date("24 Foo 2026 22:44:47 +0000"), -1);
+	CHECK_INT(date("2026-11-24T22:44:47Z"), -1);
+	CHECK_INT(date("24 Nov 99999999999999 22:44:47 +0000"), -1);
+	CHECK_INT(date("24 Nov 999999999 22:44:47 +0000"), -1);
+	CHECK_INT(date("31 Dec 9999 23:59:60 -2359"), 253402387140000LL);
+	CHECK_INT(date(""), -1);
+}
+
 TEST_MAIN()
