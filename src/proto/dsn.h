@@ -93,9 +93,12 @@ struct dsn_msg {
  * Appends the complete DSN message to out. utf8 selects the RFC 6533 variant
  * (message/global-delivery-status, utf-8 address type, message/global-headers
  * or message/global) for a next hop or mailbox that takes SMTPUTF8; without it
- * the DSN's structured parts are ASCII (UTF-8 headers of the original then go
- * base64 in text/rfc822-headers). Returns 0, or -1 when m has no recipients
- * or no hostname (nothing appended).
+ * the DSN's header fields and part 2 are ASCII (non-ASCII in them becomes '?',
+ * a non-ASCII recipient uses utf-8-addr-xtext, and UTF-8 headers of the
+ * original go base64 in text/rfc822-headers, even with RET=FULL). Part 1 is
+ * UTF-8 in both variants when m->smtputf8. The action of every recipient
+ * block follows m->kind. Returns 0, or -1 when m has no recipients or no
+ * hostname (nothing appended).
  */
 int dsn_compose(const struct dsn_msg *m, bool utf8, struct buf *out);
 
