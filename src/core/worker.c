@@ -31,7 +31,7 @@ static struct worker **pool;
 static int pool_n;
 static _Atomic unsigned pool_rr;
 static struct worker *all_workers;
-static struct worker *stopped_workers;
+static struct worker *volatile stopped_workers; /* volatile: a write-only static would be optimised away */
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct worker *self;
 
