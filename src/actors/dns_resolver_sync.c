@@ -80,7 +80,8 @@ static void head(struct dns_sync_result *r, uint64_t status, bool secure, struct
 	r->status = status;
 	r->secure = secure;
 	size_t n = name.len < DNS_NAME_MAX ? name.len : DNS_NAME_MAX;
-	memcpy(r->name, name.p, n);
+	if (n)
+		memcpy(r->name, name.p, n);
 	r->name[n] = 0;
 }
 
@@ -93,7 +94,8 @@ static void on_mx(struct actor *self, const struct msg *m, const struct dns_mx_r
 	r->ignored = p->ignored;
 	copy_list(r, p->hosts);
 	r->prefs = xcalloc(p->prefs.n + 1, sizeof *r->prefs);
-	memcpy(r->prefs, p->prefs.v, p->prefs.n * sizeof *r->prefs);
+	if (p->prefs.n)
+		memcpy(r->prefs, p->prefs.v, p->prefs.n * sizeof *r->prefs);
 	finish(w, 0);
 }
 
@@ -104,7 +106,8 @@ static void on_addr(struct actor *self, const struct msg *m, const struct dns_ad
 	head(r, p->status, p->secure, p->name);
 	r->naddrs = p->addrs.len / 16;
 	r->addrs = xcalloc(r->naddrs + 1, 16);
-	memcpy(r->addrs, p->addrs.p, r->naddrs * 16);
+	if (r->naddrs)
+		memcpy(r->addrs, p->addrs.p, r->naddrs * 16);
 	finish(w, 0);
 }
 
