@@ -8,6 +8,36 @@
 
 static uint64_t r_main, r_servfail, r_silent, r_v6;
 
+static struct dns_sync_result q_addr(uint64_t r, const char *name, uint64_t families)
+{
+	struct dns_sync_result res;
+	struct dns_addr_req req = {.name = slice_str(name), .families = families};
+	int rc = dns_resolver_sync(r, DNS_MSG_ADDR_REQ, &req, &res, WAIT_S * 1000);
+	if (rc != 0)
+		CHECK_FAIL("sync addr %s: %d", name, rc);
+	return res;
+}
+
+static struct dns_sync_result q_ptr(uint64_t r, const char *ip)
+{
+	uint8_t b[16];
+	size_t len = strchr(ip, ':') ? 16 : 4;
+	inet_pton(len == 16 ? AF_INET6 : AF_INET, ip, b);
+	struct dns_sync_result res;
+	struct dns_ptr_req req = {.ip = slice_of(b, len)};
+	if (dns_resolver_sync(r, DNS_MSG_PTR_REQ, &req, &res, WAIT_S * 1000) != 0)
+		CHECK_FAIL("sync ptr %s", ip);
+	return res;
+}
+
+static const char *addr_text(const uint8_t *a, char *buf)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	if (memcmp(a, mapped, 12) == 0)
+		return inet_ntop(AF_INET, a + 12, buf, INET6_ADDRSTRLEN);
+	return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+}
+
 static void free_res(struct dns_sync_result *r)
 {
 	dns_resolver_sync_free(r);
