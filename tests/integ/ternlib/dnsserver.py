@@ -19,15 +19,30 @@ Python use::
 Zone text may be a complete zone (with $ORIGIN/SOA) or, through zone(), just the
 records: zone() adds $ORIGIN, $TTL, an SOA and an NS record.
 
+DNSSEC: NSD only serves zones; validation needs a validating resolver. sign_zone()
+signs zone text with fresh ECDSA P-256 keys (ldns-keygen/ldns-signzone, ldnsutils)
+and returns the signed text and its DS record; Unbound runs a validating unbound
+on loopback with stub zones pointing at NSD and those DS records as trust
+anchors, so its answers carry the AD bit (or SERVFAIL when bogus)::
+
+    signed, ds = sign_zone("secure.test", zone("secure.test", "@ MX 10 mx"))
+    with NSD({"secure.test": signed}) as ns, Unbound({"secure.test": ns.addr}, [ds]) as ub:
+        ...                                       # point DNS.Resolvers at ub.addr
+
 Command-line use (for C tests, which cannot import Python)::
 
     /usr/bin/python3 dnsserver.py [--zone-dir DIR] [--zone NAME=FILE]... [--ipv6]
+                                  [--sign NAME]... [--bogus NAME]... [--unbound]
                                   [--servfail] [--silent]
 
 starts the requested servers, prints ONE line of JSON on stdout, e.g.
 ``{"nsd": 40123, "nsd6": 40123, "servfail": 40125, "silent": 40127}``, then runs until stdin reaches
 EOF or it gets SIGTERM/SIGINT, and stops everything. --zone-dir serves every
 ``<zone name>.zone`` file in DIR (the file name minus ``.zone`` is the zone name).
+--sign signs that zone before serving it; --bogus signs it and then alters its
+first TXT record so validation fails; --unbound adds a validating unbound
+("unbound": port) with a stub zone per served zone and the signed zones' DS records
+as trust anchors.
 
 NSD notes: response-rate limiting is switched off (``rrl-ratelimit: 0``; with it on,
 loopback load gets truncated or dropped answers), it runs in the foreground
@@ -54,6 +69,7 @@ import dns.rcode
 import dns.rdatatype
 
 NSD_BIN = shutil.which("nsd") or "/usr/sbin/nsd"
+UNBOUND_BIN = shutil.which("unbound") or "/usr/sbin/unbound"
 START_TIMEOUT_S = 10.0  # how long start() waits for a server to answer
 
 
@@ -96,6 +112,41 @@ def _query_ok(host, port, qname, timeout=0.5):
         return True
     except Exception:
         return False
+
+
+def sign_zone(origin, text, tamper_txt=False):
+    """Signs zone text for origin with new ECDSA P-256 KSK and ZSK (NSEC).
+
+    Returns (signed zone text, DS record line for a trust anchor). With tamper_txt,
+    the first TXT record's data is changed after signing, so its RRSIG no longer
+    matches and a validating resolver answers SERVFAIL for it."""
+    origin = origin.rstrip(".")
+    d = tempfile.mkdtemp(prefix="tern-sign-")
+    try:
+        def run(*args):
+            return subprocess.run(args, cwd=d, check=True, capture_output=True, text=True).stdout.strip()
+        ksk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", origin)
+        zsk = run("ldns-keygen", "-a", "ECDSAP256SHA256", origin)
+        with open(os.path.join(d, "zone"), "w") as f:
+            f.write(text)
+        run("ldns-signzone", "-o", origin, "zone", zsk, ksk)
+        with open(os.path.join(d, "zone.signed")) as f:
+            signed = f.read()
+        with open(os.path.join(d, ksk + ".ds")) as f:
+            ds = " ".join(f.read().split())
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    if tamper_txt:
+        lines = signed.splitlines()
+        for i, line in enumerate(lines):
+            f = line.split()
+            if len(f) >= 5 and f[3] == "TXT":
+                lines[i] = " ".join(f[:4]) + ' "tampered after signing"'
+                break
+        else:
+            raise ValueError("no TXT record to tamper with in " + origin)
+        signed = "\n".join(lines) + "\n"
+    return signed, ds
 
 
 class NSD:
@@ -211,6 +262,94 @@ class NSD:
         self.stop()
 
 
+class Unbound:
+    """A validating unbound on 127.0.0.1 that asks NSD for the given zones.
+
+    stubs: {zone name: "ip:port" of its authoritative server}. trust_anchors: DS (or
+    DNSKEY) record lines; zones without one are answered without AD. Attributes:
+    port, addr ("127.0.0.1:PORT"). Use as a context manager or start()/stop()."""
+
+    def __init__(self, stubs, trust_anchors=(), port=None):
+        self.stubs = {n.rstrip("."): a for n, a in stubs.items()}
+        self.anchors = list(trust_anchors)
+        self.port = port
+        self.dir = None
+        self.proc = None
+
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
+    def _write_conf(self):
+        d = self.dir
+        lines = [
+            "server:",
+            f"  interface: 127.0.0.1@{self.port}",
+            f"  port: {self.port}",
+            "  do-daemonize: no",
+            '  username: ""',
+            '  chroot: ""',
+            f'  directory: "{d}"',
+            f'  pidfile: "{d}/unbound.pid"',
+            "  use-syslog: no",
+            f'  logfile: "{d}/unbound.log"',
+            "  verbosity: 1",
+            "  do-ip6: no",
+            "  do-not-query-localhost: no",
+            "  access-control: 127.0.0.0/8 allow",
+            '  module-config: "validator iterator"',
+            "  qname-minimisation: no",
+            "  num-threads: 1",
+            "  val-log-level: 1",
+        ]
+        # unbound answers .test, .arpa reverse zones and friends itself unless told not to.
+        tops = sorted({n for name in self.stubs for n in (name, name.split(".")[-1])})
+        lines += [f'  local-zone: "{n}." nodefault' for n in tops]
+        # No root trust anchor: zones without an anchor of their own are insecure.
+        for a in self.anchors:
+            lines.append(f'  trust-anchor: "{a}"')
+        for name, addr in self.stubs.items():
+            host, _, port = addr.rpartition(":")
+            lines += ["stub-zone:", f'  name: "{name}"', f"  stub-addr: {host}@{port}"]
+        conf = os.path.join(d, "unbound.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return conf
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix="tern-unbound-")
+        if self.port is None:
+            self.port = free_port()
+        conf = self._write_conf()
+        self.proc = subprocess.Popen([UNBOUND_BIN, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        first = next(iter(self.stubs))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace")
+                self._cleanup()
+                raise RuntimeError(f"unbound exited with {self.proc.returncode}: {err}")
+            if _query_ok("127.0.0.1", self.port, first + "."):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("unbound did not answer within %.0f s" % START_TIMEOUT_S)
+
+    def log(self):
+        """unbound's log file contents so far ("" if none)."""
+        try:
+            with open(os.path.join(self.dir, "unbound.log")) as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ""
+
+    stop = NSD.stop
+    _cleanup = NSD._cleanup
+    __enter__ = NSD.__enter__
+    __exit__ = NSD.__exit__
+
+
 class _UDPServer:
     """Base for the small Python servers: UDP (and a TCP listener) on 127.0.0.1."""
 
@@ -299,6 +438,9 @@ def _main(argv):
     ap.add_argument("--zone-dir")
     ap.add_argument("--zone", action="append", default=[], metavar="NAME=FILE")
     ap.add_argument("--ipv6", action="store_true")
+    ap.add_argument("--sign", action="append", default=[], metavar="NAME")
+    ap.add_argument("--bogus", action="append", default=[], metavar="NAME")
+    ap.add_argument("--unbound", action="store_true")
     ap.add_argument("--servfail", action="store_true")
     ap.add_argument("--silent", action="store_true")
     a = ap.parse_args(argv)
@@ -312,6 +454,10 @@ def _main(argv):
         name, _, path = spec.partition("=")
         with open(path) as f:
             zones[name] = f.read()
+    anchors = []
+    for name in a.sign + a.bogus:
+        zones[name], ds = sign_zone(name, zones[name], tamper_txt=name in a.bogus)
+        anchors.append(ds)
     servers, ports = [], {}
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -323,6 +469,10 @@ def _main(argv):
             ports["nsd"] = ns.port
             if a.ipv6:
                 ports["nsd6"] = ns.port
+            if a.unbound:
+                ub = Unbound({name: ns.addr for name in zones}, anchors).start()
+                servers.append(ub)
+                ports["unbound"] = ub.port
         if a.servfail:
             servers.append(ServfailServer().start())
             ports["servfail"] = servers[-1].port

@@ -344,7 +344,7 @@ TEST_MAIN()
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
-	if (start_servers() != 0) {
+	if (start_servers(NULL) != 0) {
 		fprintf(stderr, "could not start the loopback DNS servers (nsd, python3-dnspython)\n");
 		stop_servers();
 		return 1;

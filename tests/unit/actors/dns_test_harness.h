@@ -20,7 +20,7 @@
 #include "core/metrics.h"
 #include "core/xmalloc.h"
 
-static int port_nsd, port_servfail, port_silent;
+static int port_nsd, port_servfail, port_silent, port_unbound;
 static pid_t helper_pid;
 static int helper_stdin = -1;
 
@@ -41,11 +41,17 @@ static const char *src_dir(void)
 	return dir;
 }
 
-static int start_servers(void)
+/* Starts dnsserver.py serving dns_zones/ plus extra arguments (NULL-terminated). */
+static int start_servers(const char *const *extra)
 {
 	char script[1200], zones[1200];
 	snprintf(script, sizeof script, "%s/tests/integ/ternlib/dnsserver.py", src_dir());
 	snprintf(zones, sizeof zones, "%s/tests/unit/actors/dns_zones", src_dir());
+	const char *argv[32] = {"python3", script, "--zone-dir", zones, "--ipv6", "--servfail", "--silent"};
+	int argc = 7;
+	for (; extra && *extra && argc < 31; extra++)
+		argv[argc++] = *extra;
+	argv[argc] = NULL;
 	int in[2], out[2];
 	if (pipe(in) || pipe(out))
 		return -1;
@@ -55,8 +61,7 @@ static int start_servers(void)
 		dup2(out[1], 1);
 		close(in[1]);
 		close(out[0]);
-		execl("/usr/bin/python3", "python3", script, "--zone-dir", zones, "--ipv6", "--servfail", "--silent",
-		      (char *)NULL);
+		execv("/usr/bin/python3", (char *const *)argv);
 		_exit(127);
 	}
 	close(in[0]);
@@ -65,7 +70,7 @@ static int start_servers(void)
 	char line[256] = {0};
 	size_t n = 0;
 	struct pollfd pfd = {.fd = out[0], .events = POLLIN};
-	while (n < sizeof line - 1 && !strchr(line, '\n') && poll(&pfd, 1, 20000) == 1) {
+	while (n < sizeof line - 1 && !strchr(line, '\n') && poll(&pfd, 1, WAIT_S * 1000) == 1) {
 		ssize_t k = read(out[0], line + n, sizeof line - 1 - n);
 		if (k <= 0)
 			break;
@@ -79,6 +84,8 @@ static int start_servers(void)
 		port_servfail = atoi(p + 12);
 	if ((p = strstr(line, "\"silent\": ")))
 		port_silent = atoi(p + 10);
+	if ((p = strstr(line, "\"unbound\": ")))
+		port_unbound = atoi(p + 11);
 	return port_nsd && port_servfail && port_silent ? 0 : -1;
 }
 
@@ -188,7 +195,7 @@ static struct dns_sync_result q_name(uint64_t r, uint16_t type, const char *name
 	return res;
 }
 
-static int64_t counter(const char *name)
+__attribute__((unused)) static int64_t counter(const char *name)
 {
 	return metric_value(metric_counter(name, "", ""));
 }
