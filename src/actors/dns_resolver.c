@@ -71,7 +71,7 @@ struct dns_resolver {
 	struct dns_cache *cache;
 	struct lookup *table[LOOKUP_BUCKETS];
 	struct lookup *pend_head, *pend_tail;
-	size_t inflight, npending;
+	size_t inflight, npending, njobs;
 	struct dns_job *jobs;
 	uint64_t rng;
 };
@@ -184,6 +184,7 @@ static void job_free(struct dns_resolver *r, struct dns_job *j)
 	for (int i = 0; i < j->nslots; i++)
 		dns_answer_unref(j->slot[i].final);
 	free(j);
+	r->njobs--;
 }
 
 static void job_finish(struct dns_resolver *r, struct dns_job *j)
@@ -339,7 +340,9 @@ static void job_start(struct dns_resolver *r, const struct msg *m, enum job_kind
                       const uint16_t *types, int ntypes)
 {
 	metric_add(m_requests[kind], 1);
+	bool overload = r->njobs >= r->cfg.jobs_max;
 	struct dns_job *j = xcalloc(1, sizeof *j);
+	r->njobs++;
 	j->kind = kind;
 	j->requester = m->from;
 	j->req_id = m->req_id;
@@ -351,10 +354,14 @@ static void job_start(struct dns_resolver *r, const struct msg *m, enum job_kind
 	r->jobs = j;
 	for (int i = 0; i < ntypes; i++) {
 		j->slot[i].qtype = types[i];
-		j->slot[i].st = DNS_BADNAME;
+		j->slot[i].st = DNS_SERVFAIL;
 		dns_chase_init(&j->slot[i].chase, j->qname);
 	}
-	if (!name) { /* invalid request: answer at once */
+	if (!name || overload) { /* answer at once */
+		for (int i = 0; i < ntypes; i++)
+			j->slot[i].st = name ? DNS_OVERLOAD : DNS_BADNAME;
+		if (overload)
+			metric_add(m_overload, 1);
 		j->open = 0;
 		job_finish(r, j);
 		return;
@@ -430,10 +437,13 @@ static void on_stop(struct actor *self, const struct msg *m, const struct msg_em
 		}
 	}
 	dns_cache_free(r->cache);
-	if (m->from)
-		DNS_MSG_STOPPED_EVT_send(m->from, self, &(struct msg_empty){0}, &(struct actor_send_opts){.force = true});
+	uint64_t to = m->from;
+	struct actor as_self = {.id = self->id}; /* self may be freed once stopped */
 	log_info("dns", "resolver stopped", "id=%llu", (unsigned long long)self->id);
 	actor_stop(self);
+	/* Only now: whoever hears of the stop finds the id gone (-ESRCH). */
+	if (to)
+		DNS_MSG_STOPPED_EVT_send(to, &as_self, &(struct msg_empty){0}, &(struct actor_send_opts){.force = true});
 }
 
 static const struct actor_kind dns_resolver_kind = {
@@ -495,6 +505,8 @@ uint64_t dns_resolver_start(const struct dns_resolver_config *cfg, char *err, si
 		r->cfg.inflight_max = DNS_RESOLVER_INFLIGHT_MAX;
 	if (!r->cfg.pending_max)
 		r->cfg.pending_max = DNS_RESOLVER_PENDING_MAX;
+	if (!r->cfg.jobs_max)
+		r->cfg.jobs_max = DNS_RESOLVER_JOBS_MAX;
 	if (!r->cfg.cache_max)
 		r->cfg.cache_max = DNS_RESOLVER_CACHE_MAX;
 	if (!r->cfg.no_cache)

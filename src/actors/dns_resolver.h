@@ -23,6 +23,8 @@
 #define DNS_RESOLVER_INFLIGHT_MAX 256
 /** Default most distinct queries waiting for an in-flight slot; beyond: DNS_OVERLOAD. */
 #define DNS_RESOLVER_PENDING_MAX 16384
+/** Default most requests being worked on at once; beyond: DNS_OVERLOAD at once. */
+#define DNS_RESOLVER_JOBS_MAX 65536
 /** Default most answers cached. */
 #define DNS_RESOLVER_CACHE_MAX 10000
 /** Longest time an answer is cached, whatever its TTL (seconds). */
@@ -35,6 +37,7 @@ struct dns_resolver_config {
 	int64_t timeout_ms;
 	size_t inflight_max;
 	size_t pending_max;
+	size_t jobs_max;
 	size_t cache_max;
 	bool no_cache;         /* every request goes to the resolvers */
 	bool trust_ad_any;     /* trust AD from non-loopback resolvers too (default: loopback only) */

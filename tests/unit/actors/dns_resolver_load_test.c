@@ -233,6 +233,28 @@ TEST(pending_queue_bound_gives_overload)
 	CHECK_INT(stop_resolver(r), 0);
 }
 
+TEST(request_bound_gives_overload)
+{
+	struct dns_resolver_config cfg = {.timeout_ms = 500, .jobs_max = 2};
+	char err[256];
+	struct slice e = slice_str(silent);
+	CHECK_INT(dns_resolver_config_servers(&cfg, &e, 1, err, sizeof err), 0);
+	uint64_t r = dns_resolver_start(&cfg, err, sizeof err);
+	CHECK(r != 0);
+	static struct creq reqs[3] = {
+		{DNS_MSG_MX_REQ, "same.example.test", DNS_TIMEOUT},
+		{DNS_MSG_MX_REQ, "same.example.test", DNS_TIMEOUT},
+		{DNS_MSG_MX_REQ, "same.example.test", DNS_OVERLOAD},
+	};
+	static struct cresult res;
+	h_reset();
+	spawn_client(r, reqs, 3, &res, false, false);
+	CHECK_INT(h_wait(1), 0);
+	CHECK_INT(res.got, 3);
+	CHECK_INT(res.wrong, 0);
+	CHECK_INT(stop_resolver(r), 0);
+}
+
 TEST(stop_answers_pending_requests_first)
 {
 	uint64_t r = start_resolver(silent, 20000, false, 0, 0); /* nothing would answer before the stop */
