@@ -259,7 +259,8 @@ static void slot_lookup(struct dns_resolver *r, struct dns_job *j, int i)
 	uint64_t h = key_hash(name, s->qtype);
 	struct lookup **pp = lookup_slot(r, name, s->qtype, h), *lk = *pp;
 	if (!lk) {
-		if (r->inflight >= r->cfg.inflight_max && r->npending >= r->cfg.pending_max) {
+		bool now = r->inflight < r->cfg.inflight_max && !r->pend_head; /* FIFO: no overtaking */
+		if (!now && r->npending >= r->cfg.pending_max) {
 			metric_add(m_overload, 1);
 			struct dns_answer *a = dns_answer_new(DNS_FETCH_OVERLOAD);
 			slot_answer(r, j, i, a);
@@ -272,7 +273,7 @@ static void slot_lookup(struct dns_resolver *r, struct dns_job *j, int i)
 		lk->fetch.ctx = lk;
 		lk->hash = h;
 		*pp = lk;
-		if (r->inflight < r->cfg.inflight_max) {
+		if (now) {
 			lookup_submit(r, lk);
 		} else {
 			if (r->pend_tail)

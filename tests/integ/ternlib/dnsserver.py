@@ -104,12 +104,12 @@ def zone(origin, records, ttl=300, serial=1):
     return head + textwrap.dedent(records).strip() + "\n"
 
 
-def _query_ok(host, port, qname, timeout=0.5):
-    """Whether host:port answers a SOA query for qname (any rcode counts as an answer)."""
+def _query_ok(host, port, qname, timeout=0.5, need_noerror=False):
+    """Whether host:port answers a SOA query for qname (with need_noerror: successfully)."""
     q = dns.message.make_query(qname, dns.rdatatype.SOA)
     try:
-        dns.query.udp(q, host, port=port, timeout=timeout)
-        return True
+        r = dns.query.udp(q, host, port=port, timeout=timeout)
+        return not need_noerror or r.rcode() == dns.rcode.NOERROR
     except Exception:
         return False
 
@@ -215,20 +215,31 @@ class NSD:
             self.port = free_port()
         conf = self._write_conf()
         self.proc = subprocess.Popen([NSD_BIN, "-c", conf, "-d"], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        first = next(iter(self.zones))
+                                     stdout=subprocess.DEVNULL, stderr=self._errfile())
+        waiting = list(self.zones)  # every zone must load, not just the server start
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace")
+                err = self._errtext()
                 log = self.log()
                 self._cleanup()
                 raise RuntimeError(f"nsd exited with {self.proc.returncode}: {err} {log}")
-            if _query_ok("127.0.0.1", self.port, first + "."):
+            waiting = [z for z in waiting if not _query_ok("127.0.0.1", self.port, z + ".", need_noerror=True)]
+            if not waiting:
                 return self
             time.sleep(0.05)
+        log = self.log()
         self.stop()
-        raise RuntimeError("nsd did not answer within %.0f s" % START_TIMEOUT_S)
+        raise RuntimeError(f"nsd did not serve {waiting} within {START_TIMEOUT_S:.0f} s: {log}")
+
+    def _errfile(self):
+        # A file, not a pipe: nobody reads a pipe while the server runs, and a full one blocks it.
+        self._err = open(os.path.join(self.dir, "stderr.txt"), "w+")
+        return self._err
+
+    def _errtext(self):
+        self._err.seek(0)
+        return self._err.read()
 
     def log(self):
         """NSD's log file contents so far ("" if none)."""
@@ -246,11 +257,12 @@ class NSD:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        if self.proc and self.proc.stderr:
-            self.proc.stderr.close()
         self._cleanup()
 
     def _cleanup(self):
+        if getattr(self, "_err", None):
+            self._err.close()
+            self._err = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
@@ -322,12 +334,12 @@ class Unbound:
             self.port = free_port()
         conf = self._write_conf()
         self.proc = subprocess.Popen([UNBOUND_BIN, "-d", "-c", conf], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=self._errfile())
         first = next(iter(self.stubs))
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace")
+                err = self._errtext()
                 self._cleanup()
                 raise RuntimeError(f"unbound exited with {self.proc.returncode}: {err}")
             if _query_ok("127.0.0.1", self.port, first + "."):
@@ -346,6 +358,8 @@ class Unbound:
 
     stop = NSD.stop
     _cleanup = NSD._cleanup
+    _errfile = NSD._errfile
+    _errtext = NSD._errtext
     __enter__ = NSD.__enter__
     __exit__ = NSD.__exit__
 
