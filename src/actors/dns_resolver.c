@@ -62,6 +62,7 @@ struct lookup {
 	struct lookup *qnext;     /* pending FIFO */
 	struct waiter *waiters;
 	uint64_t hash;
+	size_t retries;           /* after timeouts, one per other resolver */
 };
 
 struct dns_resolver {
@@ -293,6 +294,15 @@ static void lookup_done(struct dns_resolver *r, struct lookup *lk)
 {
 	struct dns_answer *a = lk->fetch.answer;
 	r->inflight--;
+	/* getdns moves to its next upstream after a timeout, but only for later
+	 * queries: ask again, once per other resolver, before giving up. */
+	if (a->fetch == DNS_FETCH_TIMEOUT && lk->retries + 1 < r->cfg.nservers) {
+		lk->retries++;
+		dns_answer_unref(a);
+		lk->fetch.answer = NULL;
+		lookup_submit(r, lk);
+		return;
+	}
 	if (r->cache)
 		dns_cache_put(r->cache, lk->fetch.name, lk->fetch.type, a,
 		              dns_answer_cache_ttl(a, DNS_RESOLVER_CACHE_TTL_MAX), clock_mono_ms());

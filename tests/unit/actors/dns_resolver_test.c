@@ -284,6 +284,27 @@ TEST(ipv6_upstream)
 	free_res(&r);
 }
 
+TEST(silent_first_resolver_is_skipped)
+{
+	char first[64], second[64], err[256];
+	snprintf(first, sizeof first, "127.0.0.1:%d", port_silent);
+	snprintf(second, sizeof second, "127.0.0.1:%d", port_nsd);
+	struct slice e[] = {slice_str(first), slice_str(second)};
+	struct dns_resolver_config cfg = {.timeout_ms = 500};
+	CHECK_INT(dns_resolver_config_servers(&cfg, e, 2, err, sizeof err), 0);
+	uint64_t r2 = dns_resolver_start(&cfg, err, sizeof err);
+	CHECK(r2 != 0);
+	/* Each lookup is answered, whichever resolver getdns tries first. */
+	for (int i = 0; i < 6; i++) {
+		char n[64];
+		snprintf(n, sizeof n, "f%d.example.test", i);
+		struct dns_sync_result r = q_name(r2, DNS_MSG_MX_REQ, n);
+		CHECK_INT(r.status, DNS_NXDOMAIN);
+		free_res(&r);
+	}
+	CHECK_INT(stop_resolver(r2), 0);
+}
+
 TEST(second_lookup_is_a_cache_hit)
 {
 	int64_t q0 = counter("tern_dns_queries_total"), h0 = counter("tern_dns_cache_hits_total");
