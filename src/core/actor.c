@@ -181,8 +181,9 @@ static void schedule(struct actor *a)
 	if (atomic_exchange(&a->scheduled, 1))
 		return;
 	atomic_fetch_add(&a->refs, 1); /* held by the run queue */
-	mpsc_push(&a->home->runq, &a->runq_node);
-	worker_wake(a->home);
+	struct worker *home = a->home; /* once pushed, a may run, stop and be freed */
+	mpsc_push(&home->runq, &a->runq_node);
+	worker_wake(home);
 }
 
 uint64_t actor_spawn(struct actor *a, const struct actor_kind *k, struct worker *home)

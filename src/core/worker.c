@@ -31,6 +31,7 @@ static struct worker **pool;
 static int pool_n;
 static _Atomic unsigned pool_rr;
 static struct worker *all_workers;
+static struct worker *volatile stopped_workers; /* volatile: a write-only static would be optimised away */
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct worker *self;
 static void (*exit_hook)(void);
@@ -248,6 +249,7 @@ void worker_pool_stop(void)
 	pthread_mutex_lock(&all_lock);
 	struct worker *list = all_workers;
 	all_workers = NULL;
+	stopped_workers = list; /* kept reachable: actors may still reference them during exit */
 	pthread_mutex_unlock(&all_lock);
 	for (struct worker *w = list; w; w = w->next_all) {
 		atomic_store(&w->stop, true);
