@@ -300,7 +300,8 @@ bool smtp_server_partial_line(const struct smtp_server *s)
 
 bool smtp_server_in_data(const struct smtp_server *s)
 {
-	return s->state == SMTP_ST_DATA || s->state == SMTP_ST_BDAT || s->txn.bdat;
+	return s->state == SMTP_ST_DATA || s->state == SMTP_ST_BDAT ||
+	       (s->state == SMTP_ST_CMD && s->txn.bdat);
 }
 
 bool smtp_server_closed(const struct smtp_server *s)
