@@ -209,9 +209,11 @@ size_t smtp_server_feed(struct smtp_server *s, const void *p, size_t n)
 
 enum smtp_server_line smtp_server_read_line(struct smtp_server *s, size_t max, struct slice *line)
 {
-	const uint8_t *p = s->in.p + s->in_pos;
 	size_t avail = s->in.len - s->in_pos;
-	const uint8_t *lf = avail ? memchr(p, '\n', avail) : NULL;
+	if (avail == 0)
+		return SMTP_LINE_NONE;
+	const uint8_t *p = s->in.p + s->in_pos;
+	const uint8_t *lf = memchr(p, '\n', avail);
 	if (!lf) {
 		if (avail < max)
 			return SMTP_LINE_NONE;
@@ -265,9 +267,11 @@ static int smtp_server_step_auth(struct smtp_server *s)
 
 static int smtp_server_step_discard(struct smtp_server *s)
 {
-	const uint8_t *p = s->in.p + s->in_pos;
 	size_t avail = s->in.len - s->in_pos;
-	const uint8_t *lf = avail ? memchr(p, '\n', avail) : NULL;
+	if (avail == 0)
+		return SMTP_SERVER_NEED_INPUT;
+	const uint8_t *p = s->in.p + s->in_pos;
+	const uint8_t *lf = memchr(p, '\n', avail);
 	if (!lf) {
 		s->in_pos = s->in.len;
 		return SMTP_SERVER_NEED_INPUT;
@@ -284,6 +288,8 @@ static int smtp_server_step_discard(struct smtp_server *s)
 static int smtp_server_step_data(struct smtp_server *s)
 {
 	bool done;
+	if (s->in_pos == s->in.len)
+		return SMTP_SERVER_NEED_INPUT;
 	size_t used = smtp_data_dot(&s->data, s->in.p + s->in_pos, s->in.len - s->in_pos, &done);
 	s->in_pos += used;
 	return done ? smtp_server_data_end(s) : SMTP_SERVER_NEED_INPUT;
