@@ -283,7 +283,7 @@ static void dec_elems(struct conf_dec *d, const struct conf_field *f, void *obj,
 	}
 }
 
-static void dec_field(struct conf_dec *d, const struct conf_field *f, void *obj, const struct conf_node *n)
+static void dec_field(struct conf_dec *d, const struct conf_field *f, void *obj, const struct conf_node *n, int kline)
 {
 	switch (f->kind) {
 	case CONF_K_STR:
@@ -321,12 +321,12 @@ static void dec_field(struct conf_dec *d, const struct conf_field *f, void *obj,
 		dec_i64x3(d, f, obj, n);
 		break;
 	case CONF_K_OBJ:
-		conf_schema_decode(d, f->sub, AT(obj, f->off, char), n, n->line);
+		conf_schema_decode(d, f->sub, AT(obj, f->off, char), n, kline);
 		break;
 	case CONF_K_OPT: {
 		void *e = xmalloc(f->sub->size);
 		conf_schema_init(f->sub, e);
-		conf_schema_decode(d, f->sub, e, n, n->line);
+		conf_schema_decode(d, f->sub, e, n, kline);
 		*AT(obj, f->off, void *) = e;
 		break;
 	}
@@ -383,7 +383,6 @@ void conf_schema_decode(struct conf_dec *d, const struct conf_schema *s, void *o
 		return;
 	} else {
 		check_unknown(d, s, n);
-		line = n->line;
 	}
 	for (size_t i = 0; i < s->nfields; i++) {
 		const struct conf_field *f = &s->fields[i];
@@ -393,7 +392,7 @@ void conf_schema_decode(struct conf_dec *d, const struct conf_schema *s, void *o
 			finish_absent(d, f, obj, kline);
 		} else {
 			size_t old = path_push(d, f->name);
-			dec_field(d, f, obj, v);
+			dec_field(d, f, obj, v, kline);
 			d->path.len = old;
 		}
 		if (f->kind == CONF_K_PATH) {

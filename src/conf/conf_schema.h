@@ -95,7 +95,7 @@ void conf_dec_err_in(struct conf_dec *d, const char *file, int line, const char 
 /** Sets all fields of obj to their defaults (obj is zeroed first). */
 void conf_schema_init(const struct conf_schema *s, void *obj);
 /** Decodes mapping node n into obj (already initialised). A null n keeps the
- * defaults; `line` is used for missing-field errors when n is NULL. */
+ * defaults; `line` (the line of n's key) is used for missing-field errors. */
 void conf_schema_decode(struct conf_dec *d, const struct conf_schema *s, void *obj,
                         const struct conf_node *n, int line);
 /** Frees everything obj owns (not obj itself). */

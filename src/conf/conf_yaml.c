@@ -185,15 +185,10 @@ static void parser_error(struct builder *b, const yaml_parser_t *p)
 	fail(b, line, msg, NULL);
 }
 
-int conf_yaml_parse(const char *name, const void *data, size_t len, struct conf_yaml *doc,
-                    struct buf *err)
+static int parse_once(const char *name, const void *data, size_t len, struct conf_yaml *doc, struct buf *err)
 {
 	memset(doc, 0, sizeof *doc);
 	struct builder b = {.name = name, .doc = doc, .err = err};
-	if (len > CONF_YAML_MAX_BYTES) {
-		fail(&b, 1, "file too large", NULL);
-		return -1;
-	}
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p))
 		panic("yaml_parser_initialize");
@@ -224,6 +219,36 @@ int conf_yaml_parse(const char *name, const void *data, size_t len, struct conf_
 		return -1;
 	}
 	return 0;
+}
+
+int conf_yaml_parse(const char *name, const void *data, size_t len, struct conf_yaml *doc,
+                    struct buf *err)
+{
+	if (len > CONF_YAML_MAX_BYTES) {
+		memset(doc, 0, sizeof *doc);
+		buf_printf(err, "%s:1: yaml: file too large\n", name);
+		return -1;
+	}
+	struct buf first;
+	buf_init(&first);
+	if (parse_once(name, data, len, doc, &first) == 0) {
+		buf_free(&first);
+		return 0;
+	}
+	/* libyaml cannot read flow plain scalars that start with ':' ([127.0.0.1, ::1]);
+	 * quote them and try once more, keeping the first error if that fails too */
+	struct buf fixed, second;
+	buf_init(&fixed);
+	buf_init(&second);
+	int r = -1;
+	if (conf_yaml_quote_flow_colons(data, len, &fixed) > 0)
+		r = parse_once(name, fixed.p, fixed.len, doc, &second);
+	if (r < 0)
+		buf_append(err, first.p, first.len);
+	buf_free(&first);
+	buf_free(&second);
+	buf_free(&fixed);
+	return r;
 }
 
 void conf_yaml_free(struct conf_yaml *doc)

@@ -51,6 +51,12 @@ struct conf_yaml {
 int conf_yaml_parse(const char *name, const void *data, size_t len, struct conf_yaml *doc,
                     struct buf *err);
 
+/** Works around libyaml reading a flow-context plain scalar that starts with
+ * ':' (IPv6 `::1` in `[127.0.0.1, ::1]`) as a value indicator: writes data to
+ * out with such scalars double-quoted (lines unchanged). Returns the number
+ * of scalars quoted (0: out is not used). UTF-8 input only. */
+int conf_yaml_quote_flow_colons(const void *data, size_t len, struct buf *out);
+
 /** Frees all nodes of doc. */
 void conf_yaml_free(struct conf_yaml *doc);
 
