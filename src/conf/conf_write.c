@@ -239,11 +239,12 @@ static void scalar_line(struct buf *out, int indent, const char *name, const cha
 static void field(const struct conf_field *f, const void *obj, struct buf *out, int indent)
 {
 	char t[CONF_DURATION_STRLEN];
+	bool req = f->flags & CONF_F_REQUIRED; /* written even when equal to the default */
 	switch (f->kind) {
 	case CONF_K_STR:
 	case CONF_K_PATH: {
 		const char *v = *CAT(obj, f->off, char *);
-		if (!v || (f->sdef && strcmp(v, f->sdef) == 0))
+		if (!v || (!req && f->sdef && strcmp(v, f->sdef) == 0))
 			return;
 		key(out, indent, f->name);
 		buf_putc(out, ' ');
@@ -252,20 +253,20 @@ static void field(const struct conf_field *f, const void *obj, struct buf *out, 
 		return;
 	}
 	case CONF_K_BOOL:
-		if (*CAT(obj, f->off, bool) != (f->def != 0))
+		if (req || *CAT(obj, f->off, bool) != (f->def != 0))
 			scalar_line(out, indent, f->name, "%s", *CAT(obj, f->off, bool) ? "true" : "false");
 		return;
 	case CONF_K_INT:
-		if (*CAT(obj, f->off, int) != f->def)
+		if (req || *CAT(obj, f->off, int) != f->def)
 			scalar_line(out, indent, f->name, "%d", *CAT(obj, f->off, int));
 		return;
 	case CONF_K_I64:
-		if (*CAT(obj, f->off, int64_t) != f->def)
+		if (req || *CAT(obj, f->off, int64_t) != f->def)
 			scalar_line(out, indent, f->name, "%lld", (long long)*CAT(obj, f->off, int64_t));
 		return;
 	case CONF_K_ENUM: {
 		int v = *CAT(obj, f->off, int);
-		if (v != f->def) {
+		if (req || v != f->def) {
 			key(out, indent, f->name);
 			buf_putc(out, ' ');
 			conf_write_scalar(out, f->names[v]);
@@ -274,7 +275,7 @@ static void field(const struct conf_field *f, const void *obj, struct buf *out, 
 		return;
 	}
 	case CONF_K_DUR:
-		if (*CAT(obj, f->off, int64_t) != f->def)
+		if (req || *CAT(obj, f->off, int64_t) != f->def)
 			scalar_line(out, indent, f->name, "%s", conf_duration_format_exact(*CAT(obj, f->off, int64_t), t));
 		return;
 	case CONF_K_STRS:

@@ -35,16 +35,21 @@ static size_t utf8_width(uint8_t c)
 	return 1;
 }
 
-/* End of a flow plain scalar that starts at b (exclusive, trailing blanks trimmed). */
+/* End of a flow plain scalar that starts at b (exclusive, trailing blanks
+ * trimmed). A run of colons only (`::`, all IPv6 addresses) is taken whole even
+ * before `,` or `]`, where YAML would end it: that is what operators mean. */
 static size_t scalar_end(const uint8_t *s, size_t len, size_t b)
 {
 	size_t i = b;
+	bool colons_only = true;
 	for (; i < len; i++) {
 		uint8_t c = s[i];
 		if (c == '\n' || c == '\r' || strchr(",[]{}", c))
 			break;
-		if (c == ':' && i > b && (i + 1 >= len || blank(s[i + 1]) || strchr(",[]{}", s[i + 1])))
+		if (c == ':' && i > b && !colons_only && (i + 1 >= len || blank(s[i + 1]) || strchr(",[]{}", s[i + 1])))
 			break;
+		if (c != ':')
+			colons_only = false;
 		if (c == '#' && i > b && blank(s[i - 1]))
 			break;
 	}
