@@ -265,6 +265,7 @@ struct conf_static {
 	char *domains_path;    /* config_dir/domains.conf */
 	char *data_dir_path;   /* data_dir resolved */
 	char *admin_password_path;
+	struct netaddr smtp_source4, smtp_source6; /* family 0 when not set: see conf_static.h */
 	struct netaddr *resolver_addrs; /* dns.resolvers parsed */
 	uint16_t *resolver_ports;
 	size_t nresolvers;

@@ -56,7 +56,7 @@ int conf_duration_parse(const char *s, int64_t *ms)
 				return -1;
 			v = v * 10 + (*s++ - '0');
 		}
-		size_t ulen;
+		size_t ulen = 0;
 		int u = unit_at(s, &ulen);
 		if (u < next_unit)
 			return -1;

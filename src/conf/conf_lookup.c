@@ -206,3 +206,12 @@ const struct conf_route *conf_route_find(const struct conf_domains *dc, const st
 		r = first_match(dc->routes, dc->nroutes, from_domain, to_domain, attempts);
 	return r;
 }
+
+int64_t conf_account_quota(const struct conf_domains *dc, const struct conf_account *acc)
+{
+	if (acc->quota_message_size < 0)
+		return 0;
+	if (acc->quota_message_size > 0)
+		return acc->quota_message_size;
+	return dc->st ? dc->st->quota_message_size : 0;
+}

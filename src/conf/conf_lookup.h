@@ -67,6 +67,10 @@ bool conf_account_fromid_sep(const struct conf_domains *dc, const struct conf_ac
 const struct conf_route *conf_route_find(const struct conf_domains *dc, const struct conf_account *acc,
                                          const char *from_domain, const char *to_domain, int attempts);
 
+/** The storage limit of acc in bytes, 0 for none: the account's
+ * QuotaMessageSize (negative: none), or the global one when it is 0. */
+int64_t conf_account_quota(const struct conf_domains *dc, const struct conf_account *acc);
+
 /** Writes the normalised lookup key `localpart@asciidomain` into out (cap
  * bytes): the localpart cut at dom's first separator occurrence (when cut is
  * true and dom has separators) and lower-cased unless dom is case sensitive

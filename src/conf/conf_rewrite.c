@@ -19,6 +19,19 @@
 
 static int rewrite_locked(const struct conf_static *st, conf_change_cb cb, void *arg, struct buf *err)
 {
+	/* pick up an edit made on disk since the last reload, so it is not lost,
+	 * and refuse to overwrite one that does not load */
+	struct buf rerr;
+	buf_init(&rerr);
+	conf_snapshot_reload_locked(st, &rerr);
+	if (conf_snapshot_disk_invalid()) {
+		buf_append(err, rerr.p, rerr.len);
+		buf_printf(err, "%s: the file on disk is invalid; fix or restore it before changing the configuration\n",
+			   st->domains_path);
+		buf_free(&rerr);
+		return -1;
+	}
+	buf_free(&rerr);
 	struct conf_domains *cur = conf_domains_acquire();
 	if (!cur) {
 		buf_printf(err, "%s: no configuration loaded\n", st->domains_path);

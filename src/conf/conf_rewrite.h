@@ -16,7 +16,9 @@
  * -1 after appending a message to err to abort the rewrite. */
 typedef int (*conf_change_cb)(struct conf_domains *copy, void *arg, struct buf *err);
 
-/** Serialises with other rewrites and reloads, then: copies the current
+/** Serialises with other rewrites and reloads, then: reloads domains.conf if
+ * it changed on disk (so an operator's edit is kept; if that version does not
+ * load, the rewrite is refused rather than overwrite it), copies the current
  * snapshot, applies cb, writes the YAML, loads and validates that text
  * against st, writes `domains.conf.tmp` and fsyncs it, renames it over
  * st->domains_path, fsyncs the directory, and installs the new snapshot.

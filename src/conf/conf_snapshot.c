@@ -21,6 +21,7 @@ static struct conf_domains *cur;
 static pthread_mutex_t change_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct stat seen; /* last version loaded or tried; guarded by cur_mu */
 static bool seen_valid;
+static bool seen_failed; /* the version in seen did not load */
 
 void conf_snapshot_lock(void)
 {
@@ -55,15 +56,15 @@ void conf_domains_install(struct conf_domains *dc)
 		sb.st_mtim = dc->file_mtime;
 		seen = sb;
 		seen_valid = true;
+		seen_failed = false;
 	}
 	pthread_mutex_unlock(&cur_mu);
 	conf_domains_release(old);
 }
 
-int conf_domains_reload_if_changed(const struct conf_static *st, struct buf *err)
+int conf_snapshot_reload_locked(const struct conf_static *st, struct buf *err)
 {
 	int r = 0;
-	conf_snapshot_lock();
 	struct stat sb;
 	pthread_mutex_lock(&cur_mu);
 	bool known = seen_valid;
@@ -87,10 +88,26 @@ int conf_domains_reload_if_changed(const struct conf_static *st, struct buf *err
 			pthread_mutex_lock(&cur_mu);
 			seen = sb;
 			seen_valid = true;
+			seen_failed = true;
 			pthread_mutex_unlock(&cur_mu);
 			r = -1;
 		}
 	}
+	return r;
+}
+
+bool conf_snapshot_disk_invalid(void)
+{
+	pthread_mutex_lock(&cur_mu);
+	bool r = seen_valid && seen_failed;
+	pthread_mutex_unlock(&cur_mu);
+	return r;
+}
+
+int conf_domains_reload_if_changed(const struct conf_static *st, struct buf *err)
+{
+	conf_snapshot_lock();
+	int r = conf_snapshot_reload_locked(st, err);
 	conf_snapshot_unlock();
 	return r;
 }

@@ -257,6 +257,30 @@ static void check_top(struct conf_dec *d, struct conf_static *st, const struct c
 	}
 }
 
+/* Outgoing source addresses: the IPs of SMTP listeners when they are explicit
+ * (none unspecified) and at most one per family (§2 IPs). */
+static void smtp_sources(struct conf_static *st)
+{
+	struct netaddr v4 = {0}, v6 = {0};
+	int n4 = 0, n6 = 0;
+	for (size_t i = 0; i < st->nlisteners; i++) {
+		const struct conf_listener *l = &st->listeners[i];
+		for (size_t j = 0; l->smtp.enabled && j < l->naddrs; j++) {
+			const struct netaddr *a = &l->addrs[j];
+			if (netaddr_is_unspecified(a))
+				return;
+			if (a->family == 4 && !(n4 && netaddr_eq(&v4, a)))
+				v4 = *a, n4++;
+			else if (a->family == 6 && !(n6 && netaddr_eq(&v6, a)))
+				v6 = *a, n6++;
+		}
+	}
+	if (n4 > 1 || n6 > 1)
+		return;
+	st->smtp_source4 = v4;
+	st->smtp_source6 = v6;
+}
+
 static void check_static(struct conf_dec *d, struct conf_static *st, const struct conf_node *root)
 {
 	check_top(d, st, root);
@@ -268,6 +292,7 @@ static void check_static(struct conf_dec *d, struct conf_static *st, const struc
 	const struct conf_node *tn = conf_sub(root, "Transports");
 	for (size_t i = 0; i < st->ntransports; i++)
 		check_transport(d, &st->transports[i], conf_pair_value(tn, i));
+	smtp_sources(st);
 }
 
 int conf_static_parse(const char *name, const void *data, size_t len, const char *config_dir,

@@ -61,6 +61,15 @@ const struct conf_listener *conf_static_listener(const struct conf_static *st, c
 /** The transport named name, or NULL. */
 const struct conf_transport *conf_static_transport(const struct conf_static *st, const char *name);
 
+/** The source address for outgoing SMTP connections of family 4 or 6, or NULL
+ * (then the kernel chooses). Set when the SMTP listeners' IPs are explicit
+ * (none unspecified) and at most one per family (spec/config.md §2 IPs). */
+static inline const struct netaddr *conf_static_smtp_source(const struct conf_static *st, int family)
+{
+	const struct netaddr *a = family == 4 ? &st->smtp_source4 : &st->smtp_source6;
+	return a->family ? a : NULL;
+}
+
 /** Whether host (ASCII, any case) is the global Hostname or a listener's Hostname. */
 bool conf_static_is_hostname(const struct conf_static *st, const char *host, size_t len);
 

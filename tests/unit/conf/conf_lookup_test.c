@@ -182,6 +182,20 @@ TEST(routes)
 	CHECK(conf_route_find(dc, NULL, "other.example", "xcorp.example", 9) == NULL);
 }
 
+TEST(quota)
+{
+	setup();
+	struct conf_account a = {.quota_message_size = 0};
+	CHECK_INT(conf_account_quota(dc, &a), 0);
+	((struct conf_static *)st)->quota_message_size = 5000;
+	CHECK_INT(conf_account_quota(dc, &a), 5000);
+	a.quota_message_size = 100;
+	CHECK_INT(conf_account_quota(dc, &a), 100);
+	a.quota_message_size = -1;
+	CHECK_INT(conf_account_quota(dc, &a), 0);
+	((struct conf_static *)st)->quota_message_size = 0;
+}
+
 TEST(cleanup)
 {
 	conf_domains_release(dc);

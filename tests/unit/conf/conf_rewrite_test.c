@@ -286,4 +286,35 @@ TEST(reload_on_change_keeps_previous_on_error)
 	teardown(&e);
 }
 
+TEST(rewrite_keeps_pending_disk_edit_and_refuses_broken_one)
+{
+	struct env e = setup();
+	struct buf err;
+	buf_init(&err);
+	/* an operator edit not reloaded yet is picked up, not overwritten */
+	char *edited = xasprintf("Domains: {example.com: {}}\nAccounts:\n  admin: {Domain: example.com, Destinations: {admin@example.com: {}}}\n"
+			   "  app: {Domain: example.com, Destinations: {app@example.com: {}}}\n  ops: {Domain: example.com, Destinations: {ops@example.com: {}}}\n");
+	replace_file(e.dir, edited);
+	CHECK_INT(conf_rewrite_account_add(e.st, "more", "more@example.com", &err), 0);
+	CHECK_STR(buf_cstr(&err), "");
+	struct conf_domains *dc = conf_domains_acquire();
+	CHECK(conf_account_get(dc, "ops") != NULL && conf_account_get(dc, "more") != NULL);
+	conf_domains_release(dc);
+	/* a broken edit is not overwritten */
+	replace_file(e.dir, "Domains: {example.com: {}\n");
+	char *before = tu_read(e.dir, "domains.conf");
+	for (int i = 0; i < 2; i++) {
+		buf_reset(&err);
+		CHECK_INT(conf_rewrite_account_rm(e.st, "more", &err), -1);
+		CHECK(strstr(buf_cstr(&err), "the file on disk is invalid; fix or restore it") != NULL);
+	}
+	char *after = tu_read(e.dir, "domains.conf");
+	CHECK_STR(after, before);
+	free(before);
+	free(after);
+	free(edited);
+	buf_free(&err);
+	teardown(&e);
+}
+
 TEST_MAIN()

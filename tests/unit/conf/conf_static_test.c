@@ -207,6 +207,23 @@ TEST(transport_defaults)
 	conf_static_free(st);
 }
 
+TEST(smtp_source_addresses)
+{
+	struct conf_static *st = parse_ok(BASE "    SMTP: {Enabled: true}\n  m:\n    IPs: [\"2001:db8::1\", 127.0.0.1]\n"
+					       "    SMTP: {Enabled: true}\n  n:\n    IPs: [0.0.0.0]\n");
+	CHECK(st && conf_static_smtp_source(st, 4) && conf_static_smtp_source(st, 6));
+	char b[NETADDR_STRLEN];
+	if (st && conf_static_smtp_source(st, 6))
+		CHECK_STR(netaddr_format(conf_static_smtp_source(st, 6), b), "2001:db8::1");
+	conf_static_free(st);
+	st = parse_ok(BASE "    SMTP: {Enabled: true}\n  m:\n    IPs: [127.0.0.2]\n    SMTP: {Enabled: true}\n");
+	CHECK(st && !conf_static_smtp_source(st, 4) && !conf_static_smtp_source(st, 6));
+	conf_static_free(st);
+	st = parse_ok(BASE "    SMTP: {Enabled: true}\n  m:\n    IPs: [\"::\"]\n    SMTP: {Enabled: true}\n");
+	CHECK(st && !conf_static_smtp_source(st, 4));
+	conf_static_free(st);
+}
+
 TEST(flow_and_quoted_styles_are_equal)
 {
 	const char *flow =
