@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conf/conf_duration.h"
+#include "conf/conf_map.h"
 #include "core/xmalloc.h"
 
 #define AT(obj, off, type) ((type *)((char *)(obj) + (off)))
@@ -261,6 +262,8 @@ static void dec_elems(struct conf_dec *d, const struct conf_field *f, void *obj,
 		return;
 	}
 	size_t count = map ? n->n / 2 : n->n;
+	struct conf_map seen; /* keys so far: duplicates are errors (YAML says keys are unique) */
+	conf_map_init(&seen, map ? count : 0);
 	for (size_t i = 0; i < count; i++) {
 		const struct conf_node *key = map ? n->items[2 * i] : NULL;
 		const struct conf_node *val = map ? n->items[2 * i + 1] : n->items[i];
@@ -269,11 +272,7 @@ static void dec_elems(struct conf_dec *d, const struct conf_field *f, void *obj,
 			continue;
 		}
 		size_t old = map ? path_push(d, key->str) : path_push_index(d, i);
-		bool dup = false;
-		for (size_t j = 0; map && j < i; j++)
-			if (n->items[2 * j]->str && strcmp(n->items[2 * j]->str, key->str) == 0)
-				dup = true;
-		if (dup) {
+		if (map && conf_map_put(&seen, key->str, key->len, (void *)key, NULL) < 0) {
 			ferr(d, key->line, "duplicate key");
 		} else {
 			void *e = conf_schema_append(f, obj, map ? key->str : NULL);
@@ -281,6 +280,7 @@ static void dec_elems(struct conf_dec *d, const struct conf_field *f, void *obj,
 		}
 		d->path.len = old;
 	}
+	conf_map_free(&seen);
 }
 
 static void dec_field(struct conf_dec *d, const struct conf_field *f, void *obj, const struct conf_node *n, int kline)
