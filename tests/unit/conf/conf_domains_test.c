@@ -245,6 +245,7 @@ TEST(errors_exact)
 	EXPECT_ERR(DBASE "    Destinations: {}\n", "domains.conf:10: Accounts.app.Destinations: duplicate field");
 	EXPECT_ERR("Domains: {d.example: {}}\nAccounts: {admin: {Domain: d.example, Destinations: {}}}\n",
 		   "domains.conf:2: Accounts.admin.Destinations: at least one address required");
+	EXPECT_ERR(DBASE "  app: {Domain: example.com, Destinations: {x@example.com: {}}}\n", "domains.conf:10: Accounts.app: duplicate key");
 	EXPECT_ERR("Domains: [a]\n", "domains.conf:1: Domains: expected a mapping, got a list");
 	EXPECT_ERR("Domains: {\"\": {}}\n", "domains.conf:1: Domains: keys must be non-empty strings");
 	conf_static_free(st);
