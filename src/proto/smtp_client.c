@@ -287,7 +287,7 @@ void smtp_client_fail_reply(struct smtp_client *c, enum smtp_client_stage stage,
 	smtp_client_fail(c, &r, quit);
 }
 
-static void protocol_error(struct smtp_client *c, const char *why, struct smtp_reply *reply)
+void smtp_client_protocol_error(struct smtp_client *c, const char *why, struct smtp_reply *reply)
 {
 	struct smtp_client_result r;
 	smtp_client_result_local(&r, SMTP_CLIENT_ERR_PROTOCOL, stage_now(c),
@@ -305,11 +305,10 @@ void smtp_client_timeout(struct smtp_client *c)
 		c->state = SC_CLOSED;
 		return;
 	}
-	enum smtp_client_stage st = stage_now(c);
+	bool sending = c->last_ev == SMTP_CLIENT_EV_SEND;
+	enum smtp_client_stage st = sending ? SMTP_CLIENT_STAGE_DATA : stage_now(c);
 	smtp_client_fail_local(c, SMTP_CLIENT_ERR_TIMEOUT, st, false, "timeout %s %s",
-	                       st == SMTP_CLIENT_STAGE_DATA && c->round.streaming ? "sending" :
-	                                                                            "waiting for",
-	                       stage_names[st]);
+	                       sending ? "sending" : "waiting for", stage_names[st]);
 }
 
 void smtp_client_io_error(struct smtp_client *c, const char *desc)
@@ -320,7 +319,7 @@ void smtp_client_io_error(struct smtp_client *c, const char *desc)
 		c->state = SC_CLOSED;
 		return;
 	}
-	enum smtp_client_stage st = stage_now(c);
+	enum smtp_client_stage st = c->last_ev == SMTP_CLIENT_EV_SEND ? SMTP_CLIENT_STAGE_DATA : stage_now(c);
 	smtp_client_fail_local(c, c->state == SC_HANDSHAKE ? SMTP_CLIENT_ERR_TLS : SMTP_CLIENT_ERR_IO,
 	                       st, false, "%s (%s)",
 	                       desc ? desc : "connection error", stage_names[st]);
@@ -365,7 +364,7 @@ static void on_greeting(struct smtp_client *c, struct smtp_reply *r)
 	else if (r->code >= 400)
 		smtp_client_fail_reply(c, SMTP_CLIENT_STAGE_GREETING, r, true);
 	else
-		protocol_error(c, "unexpected greeting", r);
+		smtp_client_protocol_error(c, "unexpected greeting", r);
 }
 
 static void on_ehlo(struct smtp_client *c, struct smtp_reply *r)
@@ -378,7 +377,7 @@ static void on_ehlo(struct smtp_client *c, struct smtp_reply *r)
 	} else if (r->code >= 400) {
 		smtp_client_fail_reply(c, SMTP_CLIENT_STAGE_EHLO, r, true);
 	} else {
-		protocol_error(c, "unexpected reply to EHLO", r);
+		smtp_client_protocol_error(c, "unexpected reply to EHLO", r);
 	}
 }
 
@@ -390,7 +389,7 @@ static void on_starttls(struct smtp_client *c, struct smtp_reply *r)
 		return;
 	}
 	if (r->code < 400) {
-		protocol_error(c, "unexpected reply to STARTTLS", r);
+		smtp_client_protocol_error(c, "unexpected reply to STARTTLS", r);
 		return;
 	}
 	c->starttls_refused = true;
@@ -414,7 +413,7 @@ void smtp_client_tls_started(struct smtp_client *c, bool verified)
 static void on_rset(struct smtp_client *c, struct smtp_reply *r)
 {
 	if (r->code != 250) {
-		protocol_error(c, "RSET refused", r);
+		smtp_client_protocol_error(c, "RSET refused", r);
 		return;
 	}
 	c->need_rset = false;
@@ -465,7 +464,7 @@ static void unsolicited(struct smtp_client *c, struct smtp_reply *r)
 	if (r->code == 421 && c->state == SC_IDLE)
 		smtp_client_fail_reply(c, SMTP_CLIENT_STAGE_IDLE, r, false);
 	else
-		protocol_error(c, "reply without a command", r);
+		smtp_client_protocol_error(c, "reply without a command", r);
 }
 
 static void process_input(struct smtp_client *c)
@@ -475,14 +474,14 @@ static void process_input(struct smtp_client *c)
 		struct sc_pending *h = head(c);
 		bool expected = h && h->sent;
 		if (!expected && c->state != SC_IDLE && smtp_reply_parser_idle(&c->parser)) {
-			protocol_error(c, "reply before its command", NULL);
+			smtp_client_protocol_error(c, "reply before its command", NULL);
 			break;
 		}
 		struct smtp_reply *r = NULL;
 		size_t used = 0;
 		int rc = smtp_reply_parse(&c->parser, c->in.p + off, c->in.len - off, &used, &r);
 		if (rc < 0) {
-			protocol_error(c, c->parser.err, NULL);
+			smtp_client_protocol_error(c, c->parser.err, NULL);
 			break;
 		}
 		off += used;
@@ -520,7 +519,15 @@ static bool stream(struct smtp_client *c)
 	return c->out.len > 0;
 }
 
+static enum smtp_client_event step(struct smtp_client *c);
+
 enum smtp_client_event smtp_client_step(struct smtp_client *c)
+{
+	c->last_ev = step(c);
+	return c->last_ev;
+}
+
+static enum smtp_client_event step(struct smtp_client *c)
 {
 	if (c->in.len)
 		process_input(c);

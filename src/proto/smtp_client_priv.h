@@ -83,6 +83,7 @@ struct smtp_client {
 	unsigned auth_steps;
 	struct buf auth_ir;  /* initial response waiting for an empty 334 */
 	bool ev_starttls, ev_txn_done;
+	enum smtp_client_event last_ev; /* what step() returned last */
 	bool need_rset;
 	bool has_error;
 	struct smtp_client_result error;
@@ -107,6 +108,8 @@ void smtp_client_fail_local(struct smtp_client *c, enum smtp_client_err err,
 /* A failure carrying a remote reply (borrowed). */
 void smtp_client_fail_reply(struct smtp_client *c, enum smtp_client_stage stage,
                             struct smtp_reply *r, bool quit);
+/* Ends the session with a protocol error (temporary, no QUIT); reply may be NULL. */
+void smtp_client_protocol_error(struct smtp_client *c, const char *why, struct smtp_reply *reply);
 /* Continues the session set-up after EHLO / STARTTLS / AUTH. */
 void smtp_client_setup_next(struct smtp_client *c);
 /* Fills a local result: code and ecode from the kind's table. */

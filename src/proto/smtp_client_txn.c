@@ -241,15 +241,16 @@ static void on_bdat(struct smtp_client *c, bool last, struct smtp_reply *r)
 
 void smtp_client_txn_reply(struct smtp_client *c, const struct sc_pending *p, struct smtp_reply *r)
 {
+	int cls = r->code / 100;
+	bool fits = p->kind == P_DATA ? (r->code == 354 || cls >= 4) : (cls == 2 || cls >= 4);
+	if (!fits) { /* e.g. a spare 250 read as the answer to DATA (#54) */
+		smtp_client_protocol_error(c, "reply does not fit the command", r);
+		return;
+	}
 	switch (p->kind) {
 	case P_RSET:
-		if (r->code != 250) {
-			struct smtp_client_result res;
-			smtp_client_result_local(&res, SMTP_CLIENT_ERR_PROTOCOL, SMTP_CLIENT_STAGE_RSET,
-			                         xstrdup("protocol error: RSET refused"));
-			res.reply = smtp_reply_ref(r);
-			smtp_client_fail(c, &res, false);
-			smtp_client_result_free(&res);
+		if (cls != 2) {
+			smtp_client_protocol_error(c, "RSET refused", r);
 			return;
 		}
 		if (!c->caps.pipelining)

@@ -66,7 +66,12 @@ static inline enum smtp_client_event script_run(struct script *s)
 		switch (ev) {
 		case SMTP_CLIENT_EV_SEND:
 			s->sends++;
+			size_t k = s->pos;
+			while (s->lines[k] && s->lines[k][0] == 'C')
+				k++;
+			next = s->lines[k];
 			if (next && (next[0] == 't' || next[0] == 'e')) {
+				script_check_client(s);
 				s->pos++;
 				if (next[0] == 't')
 					smtp_client_timeout(s->c);
@@ -209,6 +214,19 @@ static inline void run(struct script *s, const char *ehlo, const char *const *li
 }
 
 #define PIPE "S250-mx.example\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 100000\r\n"
+
+/* Greeting and EHLO (answered with `ehlo`), stopping at READY. */
+static inline void connect_idle(struct script *s, const char *ehlo)
+{
+	static const char *lines[4];
+	lines[0] = "S220 mx.example ESMTP\r\n";
+	lines[1] = "CEHLO c.example\r\n";
+	lines[2] = ehlo;
+	lines[3] = NULL;
+	script_init(s, &txn_cfg, lines);
+	s->no_quit = true;
+	CHECK_INT(script_run(s), SMTP_CLIENT_EV_READY);
+}
 
 static struct smtp_client_rcpt rcpts[8];
 static struct body body;
