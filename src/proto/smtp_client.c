@@ -113,6 +113,7 @@ struct smtp_client *smtp_client_new(const struct smtp_client_config *cfg)
 	smtp_reply_parser_init(&c->parser);
 	c->state = SC_GREETING;
 	c->next_id = 1;
+	c->cur_kind = -1;
 	if (cfg->tls == SMTP_CLIENT_TLS_IMPLICIT) {
 		c->tls_active = true;
 		c->tls_verified = cfg->implicit_verified;
@@ -225,6 +226,8 @@ static void mark_sent(struct smtp_client *c)
 static enum smtp_client_stage stage_now(struct smtp_client *c)
 {
 	struct sc_pending *h = head(c);
+	if (c->cur_kind >= 0)
+		return kind_stage[c->cur_kind]; /* failing while handling this command's reply */
 	if (c->txn && c->round.streaming)
 		return SMTP_CLIENT_STAGE_DATA;
 	if (c->state == SC_HANDSHAKE)
@@ -492,7 +495,9 @@ static void process_input(struct smtp_client *c)
 		} else {
 			struct sc_pending p = *h;
 			c->pend_head++;
+			c->cur_kind = p.kind;
 			dispatch(c, p, r);
+			c->cur_kind = -1;
 		}
 		smtp_reply_unref(r);
 	}

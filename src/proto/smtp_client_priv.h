@@ -84,6 +84,7 @@ struct smtp_client {
 	struct buf auth_ir;  /* initial response waiting for an empty 334 */
 	bool ev_starttls, ev_txn_done;
 	enum smtp_client_event last_ev; /* what step() returned last */
+	int cur_kind;        /* enum sc_kind whose reply is being handled, or -1 */
 	bool need_rset;
 	bool has_error;
 	struct smtp_client_result error;

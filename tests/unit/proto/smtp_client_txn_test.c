@@ -255,4 +255,80 @@ TEST(rcpt_421_closes_and_covers_everyone)
 	script_free(&s);
 }
 
+TEST(lockstep_rset_before_next_mail)
+{
+	static const char *const lines[] = {
+	    "CMAIL FROM:<s@x.example>\r\n", "S250 ok\r\n", "CRCPT TO:<r0@d.example>\r\n",
+	    "S550 5.1.1 unknown\r\n", "CRSET\r\n", "S250 ok\r\n", "CMAIL FROM:<s@x.example>\r\n",
+	    "S250 ok\r\n", "CRCPT TO:<r0@d.example>\r\n", "S250 ok\r\n", "CDATA\r\n",
+	    "S354 go\r\n", "Cm\r\n.\r\n", "S250 ok\r\n", "CQUIT\r\n", "S221 bye\r\n", NULL};
+	struct smtp_client_txn t1 = mk(1, "m\r\n");
+	struct smtp_client_rcpt r2 = {.addr = "r0@d.example"};
+	struct smtp_client_txn t2 = t1;
+	t2.rcpts = &r2;
+	struct smtp_client_txn *tps[2] = {&t1, &t2};
+	struct script s;
+	run(&s, "S250 mx\r\n", lines, tps, 2, NULL);
+	CHECK_INT(rcpts[0].result.code, 550);
+	CHECK_INT(r2.result.err, SMTP_CLIENT_OK);
+	script_free(&s);
+}
+
+TEST(lockstep_rset_refused_is_protocol_error)
+{
+	static const char *const lines[] = {
+	    "CMAIL FROM:<s@x.example>\r\n", "S250 ok\r\n", "CRCPT TO:<r0@d.example>\r\n",
+	    "S550 5.1.1 unknown\r\n", "CRSET\r\n", "S500 what\r\n", NULL};
+	struct smtp_client_txn t1 = mk(1, "m\r\n");
+	struct smtp_client_rcpt r2 = {.addr = "r0@d.example"};
+	struct smtp_client_txn t2 = t1;
+	t2.rcpts = &r2;
+	struct smtp_client_txn *tps[2] = {&t1, &t2};
+	struct script s;
+	run(&s, "S250 mx\r\n", lines, tps, 2, NULL);
+	CHECK_INT(r2.result.err, SMTP_CLIENT_ERR_PROTOCOL);
+	CHECK_INT(r2.result.stage, SMTP_CLIENT_STAGE_RSET);
+	CHECK_INT(s.done, 2);
+	script_free(&s);
+}
+
+TEST(mail_refused_then_354_gets_dot)
+{
+	static const char *const lines[] = {
+	    "CMAIL FROM:<s@x.example>\r\nRCPT TO:<r0@d.example>\r\nDATA\r\n",
+	    "S451 4.3.0 not now\r\n250 odd\r\n354 odd\r\n", "C.\r\n", "S250 odd\r\n",
+	    "CQUIT\r\n", "S221 bye\r\n", NULL};
+	struct smtp_client_txn t = mk(1, "secret\r\n");
+	struct smtp_client_txn *tp = &t;
+	struct script s;
+	run(&s, "S250-mx\r\n250 PIPELINING\r\n", lines, &tp, 1, NULL);
+	CHECK_INT(rcpts[0].result.code, 451);
+	CHECK_INT(rcpts[0].result.stage, SMTP_CLIENT_STAGE_MAIL);
+	script_free(&s);
+}
+
+TEST(lockstep_bdat_chunk_refused)
+{
+	char *data = xmalloc(SMTP_CLIENT_BDAT_CHUNK_MAX + 3);
+	memset(data, 'x', SMTP_CLIENT_BDAT_CHUNK_MAX + 2);
+	memcpy(data + SMTP_CLIENT_BDAT_CHUNK_MAX, "\r\n", 3);
+	struct buf c1;
+	buf_init(&c1);
+	buf_puts(&c1, "CBDAT 1048576\r\n");
+	buf_append(&c1, data, SMTP_CLIENT_BDAT_CHUNK_MAX);
+	const char *lines[] = {"CMAIL FROM:<s@x.example>\r\n", "S250 ok\r\n",
+	                       "CRCPT TO:<r0@d.example>\r\n", "S250 ok\r\n", buf_cstr(&c1),
+	                       "S552 5.3.4 too big after all\r\n", "CQUIT\r\n", "S221 bye\r\n", NULL};
+	struct smtp_client_txn t = mk(1, data);
+	struct smtp_client_txn *tp = &t;
+	struct script s;
+	run(&s, "S250-mx\r\n250 CHUNKING\r\n", lines, &tp, 1, NULL);
+	CHECK_INT(rcpts[0].result.code, 552);
+	CHECK_INT(rcpts[0].result.stage, SMTP_CLIENT_STAGE_DATA);
+	CHECK(!rcpts[0].result.data_sent);
+	script_free(&s);
+	buf_free(&c1);
+	free(data);
+}
+
 TEST_MAIN()
