@@ -7,7 +7,8 @@
  * anywhere but QUIT means the server is going away: the open transaction fails with
  * it and the session closes without QUIT. Set-up rejections (5xx/4xx greeting or EHLO,
  * STARTTLS required but missing, AUTH failure) end with a polite QUIT. Transactions
- * live in smtp_client_txn.c, AUTH in smtp_client_auth.c. */
+ * live in smtp_client_txn.c, set-up replies in smtp_client_session.c, AUTH in
+ * smtp_client_auth.c. */
 #include "proto/smtp_client_priv.h"
 
 #include <stdarg.h>
@@ -17,33 +18,6 @@
 
 #include "core/xmalloc.h"
 
-static const struct {
-	int code;
-	const char *ecode;
-} local_codes[] = {
-	[SMTP_CLIENT_OK] = {250, "2.0.0"},
-	[SMTP_CLIENT_ERR_REPLY] = {451, "4.0.0"},
-	[SMTP_CLIENT_ERR_SIZE] = {554, "5.3.4"},
-	[SMTP_CLIENT_ERR_SMTPUTF8] = {554, "5.6.7"},
-	[SMTP_CLIENT_ERR_REQUIRETLS] = {554, "5.7.30"},
-	[SMTP_CLIENT_ERR_ARG] = {554, "5.5.4"},
-	[SMTP_CLIENT_ERR_DATA] = {451, "4.3.0"},
-	[SMTP_CLIENT_ERR_TLS] = {451, "4.7.0"},
-	[SMTP_CLIENT_ERR_AUTH] = {451, "4.7.0"},
-	[SMTP_CLIENT_ERR_PROTOCOL] = {451, "4.5.0"},
-	[SMTP_CLIENT_ERR_TIMEOUT] = {451, "4.4.2"},
-	[SMTP_CLIENT_ERR_IO] = {451, "4.4.2"},
-};
-
-static const char *const stage_names[] = {
-	[SMTP_CLIENT_STAGE_CONNECT] = "connect", [SMTP_CLIENT_STAGE_GREETING] = "greeting",
-	[SMTP_CLIENT_STAGE_EHLO] = "EHLO", [SMTP_CLIENT_STAGE_STARTTLS] = "STARTTLS",
-	[SMTP_CLIENT_STAGE_AUTH] = "AUTH", [SMTP_CLIENT_STAGE_IDLE] = "idle",
-	[SMTP_CLIENT_STAGE_RSET] = "RSET", [SMTP_CLIENT_STAGE_MAIL] = "MAIL FROM",
-	[SMTP_CLIENT_STAGE_RCPT] = "RCPT TO", [SMTP_CLIENT_STAGE_DATA] = "DATA",
-	[SMTP_CLIENT_STAGE_DOT] = "end of data", [SMTP_CLIENT_STAGE_QUIT] = "QUIT",
-};
-
 static const enum smtp_client_stage kind_stage[] = {
 	[P_GREETING] = SMTP_CLIENT_STAGE_GREETING, [P_EHLO] = SMTP_CLIENT_STAGE_EHLO,
 	[P_STARTTLS] = SMTP_CLIENT_STAGE_STARTTLS, [P_AUTH] = SMTP_CLIENT_STAGE_AUTH,
@@ -52,52 +26,6 @@ static const enum smtp_client_stage kind_stage[] = {
 	[P_DOT] = SMTP_CLIENT_STAGE_DOT, [P_BDAT] = SMTP_CLIENT_STAGE_DATA,
 	[P_QUIT] = SMTP_CLIENT_STAGE_QUIT,
 };
-
-/* ---- results ---- */
-
-void smtp_client_result_local(struct smtp_client_result *res, enum smtp_client_err err,
-                              enum smtp_client_stage stage, char *text)
-{
-	memset(res, 0, sizeof *res);
-	res->err = err;
-	res->stage = stage;
-	res->code = local_codes[err].code;
-	snprintf(res->ecode, sizeof res->ecode, "%s", local_codes[err].ecode);
-	res->text = text;
-}
-
-void smtp_client_result_copy(struct smtp_client_result *dst, const struct smtp_client_result *src)
-{
-	*dst = *src;
-	if (src->reply)
-		smtp_reply_ref(src->reply);
-	if (src->text)
-		dst->text = xstrdup(src->text);
-}
-
-void smtp_client_result_free(struct smtp_client_result *r)
-{
-	smtp_reply_unref(r->reply);
-	free(r->text);
-	memset(r, 0, sizeof *r);
-}
-
-void smtp_client_result_text(const struct smtp_client_result *r, struct buf *out)
-{
-	if (r->text) {
-		size_t start = out->len;
-		buf_puts(out, r->text);
-		for (size_t i = start; i < out->len; i++)
-			if (out->p[i] < 0x20 || out->p[i] > 0x7e)
-				out->p[i] = '?';
-		if (r->reply)
-			buf_puts(out, ": ");
-	}
-	if (r->reply) {
-		buf_puts(out, "remote: ");
-		smtp_reply_summary(r->reply, out);
-	}
-}
 
 /* ---- life cycle ---- */
 
@@ -311,7 +239,7 @@ void smtp_client_timeout(struct smtp_client *c)
 	bool sending = c->last_ev == SMTP_CLIENT_EV_SEND;
 	enum smtp_client_stage st = sending ? SMTP_CLIENT_STAGE_DATA : stage_now(c);
 	smtp_client_fail_local(c, SMTP_CLIENT_ERR_TIMEOUT, st, false, "timeout %s %s",
-	                       sending ? "sending" : "waiting for", stage_names[st]);
+	                       sending ? "sending" : "waiting for", smtp_client_result_stage_name(st));
 }
 
 void smtp_client_io_error(struct smtp_client *c, const char *desc)
@@ -325,81 +253,7 @@ void smtp_client_io_error(struct smtp_client *c, const char *desc)
 	enum smtp_client_stage st = c->last_ev == SMTP_CLIENT_EV_SEND ? SMTP_CLIENT_STAGE_DATA : stage_now(c);
 	smtp_client_fail_local(c, c->state == SC_HANDSHAKE ? SMTP_CLIENT_ERR_TLS : SMTP_CLIENT_ERR_IO,
 	                       st, false, "%s (%s)",
-	                       desc ? desc : "connection error", stage_names[st]);
-}
-
-/* ---- session set-up ---- */
-
-void smtp_client_setup_next(struct smtp_client *c)
-{
-	enum smtp_client_tls m = c->cfg.tls;
-	if (!c->tls_active && (m == SMTP_CLIENT_TLS_OPPORTUNISTIC || m == SMTP_CLIENT_TLS_REQUIRED) &&
-	    !c->starttls_tried) {
-		if (c->caps.starttls) {
-			c->starttls_tried = true;
-			c->state = SC_STARTTLS;
-			smtp_client_cmd(c, P_STARTTLS, "STARTTLS");
-			return;
-		}
-		if (m == SMTP_CLIENT_TLS_REQUIRED) {
-			smtp_client_fail_local(c, SMTP_CLIENT_ERR_TLS, SMTP_CLIENT_STAGE_STARTTLS, true,
-			                       "remote does not offer STARTTLS");
-			return;
-		}
-	}
-	if (c->cfg.auth && !c->auth_done) {
-		smtp_client_auth_start(c);
-		return;
-	}
-	c->state = SC_IDLE;
-}
-
-static void send_ehlo(struct smtp_client *c)
-{
-	c->state = SC_EHLO;
-	smtp_client_cmd(c, P_EHLO, "EHLO %s", c->ehlo_name);
-}
-
-static void on_greeting(struct smtp_client *c, struct smtp_reply *r)
-{
-	if (r->code == 220)
-		send_ehlo(c);
-	else if (r->code >= 400)
-		smtp_client_fail_reply(c, SMTP_CLIENT_STAGE_GREETING, r, true);
-	else
-		smtp_client_protocol_error(c, "unexpected greeting", r);
-}
-
-static void on_ehlo(struct smtp_client *c, struct smtp_reply *r)
-{
-	if (r->code == 250) {
-		smtp_caps_parse(&c->caps, r);
-		if (!c->tls_active)
-			c->starttls_offered = c->caps.starttls;
-		smtp_client_setup_next(c);
-	} else if (r->code >= 400) {
-		smtp_client_fail_reply(c, SMTP_CLIENT_STAGE_EHLO, r, true);
-	} else {
-		smtp_client_protocol_error(c, "unexpected reply to EHLO", r);
-	}
-}
-
-static void on_starttls(struct smtp_client *c, struct smtp_reply *r)
-{
-	if (r->code == 220) {
-		c->state = SC_HANDSHAKE;
-		c->ev_starttls = true;
-		return;
-	}
-	if (r->code < 400) {
-		smtp_client_protocol_error(c, "unexpected reply to STARTTLS", r);
-		return;
-	}
-	c->starttls_refused = true;
-	if (c->cfg.tls == SMTP_CLIENT_TLS_REQUIRED)
-		smtp_client_fail_reply(c, SMTP_CLIENT_STAGE_STARTTLS, r, true);
-	else
-		smtp_client_setup_next(c); /* opportunistic: carry on in plaintext */
+	                       desc ? desc : "connection error", smtp_client_result_stage_name(st));
 }
 
 void smtp_client_tls_started(struct smtp_client *c, bool verified)
@@ -410,17 +264,7 @@ void smtp_client_tls_started(struct smtp_client *c, bool verified)
 	memset(&c->caps, 0, sizeof c->caps); /* pre-TLS capabilities are forgotten (#55) */
 	buf_reset(&c->in);
 	smtp_reply_parser_reset(&c->parser);
-	send_ehlo(c);
-}
-
-static void on_rset(struct smtp_client *c, struct smtp_reply *r)
-{
-	if (r->code != 250) {
-		smtp_client_protocol_error(c, "RSET refused", r);
-		return;
-	}
-	c->need_rset = false;
-	c->state = SC_IDLE;
+	smtp_client_session_ehlo_send(c);
 }
 
 void smtp_client_rset(struct smtp_client *c)
@@ -446,14 +290,14 @@ static void dispatch(struct smtp_client *c, struct sc_pending p, struct smtp_rep
 		return;
 	}
 	switch (p.kind) {
-	case P_GREETING: on_greeting(c, r); break;
-	case P_EHLO: on_ehlo(c, r); break;
-	case P_STARTTLS: on_starttls(c, r); break;
+	case P_GREETING: smtp_client_session_greeting(c, r); break;
+	case P_EHLO: smtp_client_session_ehlo_reply(c, r); break;
+	case P_STARTTLS: smtp_client_session_starttls(c, r); break;
 	case P_AUTH: smtp_client_auth_reply(c, r); break;
 	case P_QUIT: c->state = SC_CLOSED; break;
 	case P_RSET:
 		if (!c->txn) {
-			on_rset(c, r);
+			smtp_client_session_rset(c, r);
 			break;
 		}
 		/* fall through */

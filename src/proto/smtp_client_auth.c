@@ -165,7 +165,7 @@ void smtp_client_auth_reply(struct smtp_client *c, struct smtp_reply *r)
 			return;
 		}
 		c->auth_done = true;
-		smtp_client_setup_next(c);
+		smtp_client_session_next(c);
 	} else if (r->code >= 400) {
 		smtp_client_fail_reply(c, SMTP_CLIENT_STAGE_AUTH, r, true);
 	} else {

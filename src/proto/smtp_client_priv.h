@@ -1,9 +1,11 @@
 /* Internals of the outbound SMTP client engine, shared by smtp_client*.c only.
  *
- * The engine is split by concern: smtp_client.c (session: greeting, EHLO, STARTTLS,
- * events, waits, errors), smtp_client_auth.c (AUTH framing), smtp_client_txn.c
- * (rounds of MAIL/RCPT/DATA and recipient results), smtp_client_data.c (DATA and
- * BDAT streaming), smtp_client_params.c (command lines, xtext). */
+ * The engine is split by concern: smtp_client.c (events, input dispatch, waits,
+ * failures), smtp_client_session.c (greeting, EHLO, STARTTLS, RSET),
+ * smtp_client_result.c (results and their text), smtp_client_auth.c (AUTH
+ * framing), smtp_client_txn.c (rounds of MAIL/RCPT/DATA and recipient results),
+ * smtp_client_data.c (DATA and BDAT streaming), smtp_client_params.c (command
+ * lines, xtext). */
 #ifndef TERN_PROTO_SMTP_CLIENT_PRIV_H
 #define TERN_PROTO_SMTP_CLIENT_PRIV_H
 
@@ -111,8 +113,17 @@ void smtp_client_fail_reply(struct smtp_client *c, enum smtp_client_stage stage,
                             struct smtp_reply *r, bool quit);
 /* Ends the session with a protocol error (temporary, no QUIT); reply may be NULL. */
 void smtp_client_protocol_error(struct smtp_client *c, const char *why, struct smtp_reply *reply);
-/* Continues the session set-up after EHLO / STARTTLS / AUTH. */
-void smtp_client_setup_next(struct smtp_client *c);
+/* smtp_client_session.c: set-up replies, and what comes next after EHLO / STARTTLS /
+ * AUTH (STARTTLS per the TLS mode, then AUTH, then idle). */
+void smtp_client_session_next(struct smtp_client *c);
+void smtp_client_session_ehlo_send(struct smtp_client *c);
+void smtp_client_session_greeting(struct smtp_client *c, struct smtp_reply *r);
+void smtp_client_session_ehlo_reply(struct smtp_client *c, struct smtp_reply *r);
+void smtp_client_session_starttls(struct smtp_client *c, struct smtp_reply *r);
+void smtp_client_session_rset(struct smtp_client *c, struct smtp_reply *r);
+
+/* smtp_client_result.c */
+const char *smtp_client_result_stage_name(enum smtp_client_stage st);
 /* Fills a local result: code and ecode from the kind's table. */
 void smtp_client_result_local(struct smtp_client_result *res, enum smtp_client_err err,
                               enum smtp_client_stage stage, char *text);
