@@ -68,7 +68,10 @@ static void options_init(struct store *s)
 	rocksdb_options_set_create_missing_column_families(s->dbopt, 1);
 	rocksdb_options_increase_parallelism(s->dbopt, 2);
 	rocksdb_options_set_max_background_jobs(s->dbopt, 2);
-	rocksdb_options_set_info_log_level(s->dbopt, 2 /* WARN */);
+	/* Debian builds RocksDB with assertions on: after a failed append (disk full) the next
+	 * line written to the LOG file trips assert(sync_without_flush_called_) and aborts the
+	 * process. Only fatal lines are logged, so a full disk cannot take Tern down that way. */
+	rocksdb_options_set_info_log_level(s->dbopt, 4 /* FATAL */);
 	rocksdb_options_set_keep_log_file_num(s->dbopt, 4);
 	rocksdb_options_set_max_total_wal_size(s->dbopt, MAX_TOTAL_WAL);
 	for (int i = 0; i < STORE_CF_N; i++)
