@@ -31,7 +31,8 @@ static struct worker **pool;
 static int pool_n;
 static _Atomic unsigned pool_rr;
 static struct worker *all_workers;
-static struct worker *stopped_workers; /* kept reachable after stop: actors may still point at them */
+/* Kept reachable after stop (actors may still point at them); volatile so the store stays. */
+static struct worker *volatile stopped_workers;
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct worker *self;
 
