@@ -138,13 +138,15 @@ static void stop(struct store_committer *c, struct store_committer_done *d)
 {
 	flush(c);
 	log_info("store", "committer stopped", "id=%llu", (unsigned long long)c->a.id);
+	/* Unregister before waking the stopper, so that once store_committer_stop() returns a
+	 * new send fails with -ESRCH instead of landing in a mailbox nobody reads. */
+	actor_stop(&c->a);
 	if (d) {
 		pthread_mutex_lock(&d->mu);
 		d->done = true;
 		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);
 	}
-	actor_stop(&c->a);
 }
 
 static void on_stop(struct actor *self, const struct msg *msg, const struct store_stop_cmd *p)

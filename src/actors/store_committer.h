@@ -25,9 +25,9 @@ struct worker;
  * Returns the actor id to send STORE_MSG_COMMIT_REQ to. */
 uint64_t store_committer_start(struct store *s, struct worker *w);
 
-/** Commits everything already sent to committer id, stops it, and waits for that (from any
- * thread except the committer's own worker). Requests sent later are dropped with their
- * batches. Returns 0, or -ESRCH when there is no such actor. */
+/** Commits everything already sent to committer id, stops it, and waits for that. Call once,
+ * from one thread that is not the committer's worker. Requests must not be sent after it (they
+ * fail with -ESRCH once it returned). Returns 0, or -ESRCH when there is no such actor. */
 int store_committer_stop(uint64_t id);
 
 #endif
