@@ -264,7 +264,7 @@ static int dec_recs(struct dec *d, const struct store_field *f, const msgpack_ob
 
 static int dec_field(struct dec *d, const struct store_field *f, const msgpack_object *o, void *rec)
 {
-	int64_t v;
+	int64_t v = 0;
 	bool nil = o->type == MSGPACK_OBJECT_NIL;
 	switch (f->type) {
 	case STORE_FT_I64:

@@ -9,7 +9,6 @@
  * record stay behind: readers treat an index entry whose record is missing
  * as stale. The counter tern_store_corrupt_total is what alerts. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -30,8 +29,9 @@ int store_quarantine(struct store *s, enum store_cf cf, struct slice key, struct
 	q.key = (struct buf){(uint8_t *)key.p, klen, klen};
 	q.value = (struct buf){(uint8_t *)value.p, vlen, vlen};
 	char rsn[STORE_CAP_TEXT];
-	if (strlen(q.reason) >= sizeof rsn) {
-		snprintf(rsn, sizeof rsn, "%s", q.reason);
+	if (strlen(q.reason) >= sizeof rsn) { /* keep the record encodable: cut to the cap */
+		memcpy(rsn, q.reason, sizeof rsn - 1);
+		rsn[sizeof rsn - 1] = 0;
 		q.reason = rsn;
 	}
 
