@@ -112,7 +112,7 @@ void store_codec_free(const struct store_schema *s, void *rec);
 void store_codec_dump(const struct store_schema *s, const void *rec, struct buf *out, size_t max_bytes);
 
 /** Appends Unix ms as RFC 3339 UTC with milliseconds (`2025-03-27T10:00:02.000Z`). */
-void store_codec_fmt_time(struct buf *out, int64_t ms);
+void store_codec_dump_time(struct buf *out, int64_t ms);
 
 /** New owned copy of s (for filling STR fields from slices). */
 char *store_codec_strdup(struct slice s);

@@ -289,7 +289,7 @@ static int fmt_shape(struct buf *out, const char *shape, struct slice key, size_
 		if (*c == 'I')
 			buf_printf(out, "%llu", (unsigned long long)be64_get(key.p + off));
 		else if (*c == 'T')
-			store_codec_fmt_time(out, (int64_t)(be64_get(key.p + off) & INT64_MAX));
+			store_codec_dump_time(out, (int64_t)(be64_get(key.p + off) & INT64_MAX));
 		else if (*c == 'U')
 			buf_printf(out, "%u", (unsigned)(key.p[off] << 24 | key.p[off + 1] << 16 |
 			                                  key.p[off + 2] << 8 | key.p[off + 3]));
