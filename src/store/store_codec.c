@@ -1,4 +1,5 @@
-/* Table-driven record codec: version byte + msgpack map, strict decode, free (dump: store_codec_dump.c).
+/* Table-driven record codec: version byte + msgpack map, strict decode, free.
+ * (The text dump is in store_codec_dump.c.)
  *
  * DESIGN: a record type is a struct plus a table of {field number, type, cap,
  * offset, name}. One walker per direction reads the table, so the encoder, the
