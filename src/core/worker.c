@@ -31,7 +31,8 @@ static struct worker **pool;
 static int pool_n;
 static _Atomic unsigned pool_rr;
 static struct worker *all_workers;
-static struct worker *volatile stopped_workers; /* volatile: a write-only static would be optimised away */
+/* Kept reachable after stop (actors may still point at them); volatile so the store stays. */
+static struct worker *volatile stopped_workers;
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct worker *self;
 static void (*exit_hook)(void);
@@ -259,5 +260,6 @@ void worker_pool_stop(void)
 	for (struct worker *w = list; w; w = w->next_all)
 		pthread_join(w->thread, NULL);
 	/* Workers and rings stay allocated: actors may still reference them during exit. */
+	stopped_workers = list;
 	pool_n = 0;
 }
