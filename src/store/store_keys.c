@@ -200,6 +200,15 @@ int store_key_account_counter(struct store_key *k, struct slice account, struct 
 	return k_bytes(k, name, STORE_KEY_NAME_MAX, false);
 }
 
+int store_key_account_secrets(struct store_key *k, struct slice account)
+{
+	int r = store_key_account(k, account);
+	if (r)
+		return r;
+	k->b[k->len++] = STORE_KA_SECRETS;
+	return 0;
+}
+
 /* ---- quarantine and generic ---- */
 
 void store_key_quarantine(struct store_key *k, int64_t when_ms, uint64_t seq)

@@ -86,7 +86,7 @@ static inline struct slice store_key_slice(const struct store_key *k)
 #define STORE_KA_MAILBOX 'b'   /* ... 'b' <mailbox name> -> mailbox (reserved value format) */
 #define STORE_KA_MESSAGE 'm'   /* ... 'm' <mailbox id be64> <uid be32> -> mailbox message entry */
 #define STORE_KA_COUNTER 'c'   /* ... 'c' <name> -> be64 (uidnext, send limits) */
-#define STORE_KA_SECRETS 'p'   /* ... 'p' -> derived password secrets (reserved) */
+#define STORE_KA_SECRETS 'p'   /* ... 'p' -> derived password secrets (password_encode) */
 #define STORE_KA_TLSDOM 't'    /* ... 't' <domain> -> recipient-domain TLS support (reserved) */
 #define STORE_KA_LOGIN 'l'     /* ... 'l' <time ms> <seq> -> login attempt (reserved) */
 /* reports (reserved) */
@@ -140,6 +140,9 @@ int store_key_mailmsg(struct store_key *k, struct slice account, uint64_t mailbo
 int store_key_mailmsg_prefix(struct store_key *k, struct slice account, uint64_t mailbox_id);
 /** accounts: a per-account counter. Returns 0 or -E2BIG. */
 int store_key_account_counter(struct store_key *k, struct slice account, struct slice name);
+
+/** accounts: the derived password secrets of an account (proto/password.h encoding). Returns 0 or -E2BIG. */
+int store_key_account_secrets(struct store_key *k, struct slice account);
 
 /** quarantine: an entry, ordered by quarantine time. */
 void store_key_quarantine(struct store_key *k, int64_t when_ms, uint64_t seq);

@@ -1,0 +1,15 @@
+/* Per-account outgoing limits over a sliding 24 h window (smtp.md §11,
+ * config.md §4.2 MaxOutgoingMessagesPerDay, MaxFirstTimeRecipientsPerDay). */
+#ifndef TERN_ACTORS_SENDLIMIT_H
+#define TERN_ACTORS_SENDLIMIT_H
+
+#include <stddef.h>
+
+struct conf_account;
+struct smtp_server_txn;
+
+/** Checks the transaction's recipients against acc's limits and, when they fit, counts them.
+ * Returns 0, or -1 with the reply text ("4.7.1 max number of ...") in why. Thread-safe. */
+int sendlimit_check(const struct conf_account *acc, const struct smtp_server_txn *t, char *why, size_t whylen);
+
+#endif

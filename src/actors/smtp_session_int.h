@@ -1,0 +1,103 @@
+/* Internals shared by the smtp_session_*.c files (not a public header). */
+#ifndef TERN_ACTORS_SMTP_SESSION_INT_H
+#define TERN_ACTORS_SMTP_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actors/netconn.h"
+#include "actors/smtp_listener.h"
+#include "actors/smtp_session.h"
+#include "core/actor.h"
+#include "core/buf.h"
+#include "core/timer.h"
+#include "proto/smtp_server.h"
+
+struct conf_domains;
+struct sasl_server;
+
+/* Timeouts (smtp.md §12). */
+#define SMTP_SESSION_IDLE_MS (5 * 60 * 1000)
+#define SMTP_SESSION_LINE_MS (5 * 60 * 1000)
+#define SMTP_SESSION_DATA_TOTAL_MS (30 * 60 * 1000)
+#define SMTP_SESSION_DATA_STALL_MS (5 * 60 * 1000)
+#define SMTP_SESSION_TLS_MS (60 * 1000)
+#define SMTP_SESSION_SHUTDOWN_MS (30 * 1000)
+/** The AUTH mechanisms, in announcement order (smtp.md §7). */
+#define SMTP_SESSION_NMECHS 7
+
+/** What the session waits for from another actor. */
+enum smtp_wait {
+	SW_NONE = 0,
+	SW_HELO_DNS,    /* A/AAAA of the HELO name */
+	SW_MAIL_DNS,    /* MX of the MAIL FROM domain */
+	SW_AUTH_DELAY,  /* growing delay after failed AUTHs */
+	SW_AUTH_CHECK,  /* password check off the I/O thread */
+	SW_COMMIT,      /* queue add or mailbox delivery */
+};
+
+struct smtp_session {
+	struct actor a;
+	const struct smtp_endpoint *ep;
+	struct netaddr peer;
+	uint16_t peer_port;
+	char peer_str[NETADDR_STRLEN];
+	bool relay_client;
+	bool counted;          /* counted in connlimit */
+	char rid[17];          /* receivedid */
+	struct netconn nc;
+	struct smtp_server *eng;
+	struct smtp_server_cfg cfg;
+	const char *mechs[SMTP_SESSION_NMECHS];
+	bool closing, tls_pending, stopping, greeted;
+	enum smtp_wait wait;
+	uint64_t req;          /* req_id of the outstanding request */
+	struct timer t_io;     /* idle / line / data / TLS deadlines */
+	struct timer t_wait;   /* AUTH delay, shutdown grace */
+	int64_t line_start_ms, data_start_ms, last_in_ms;
+	bool in_line, in_data;
+	/* AUTH */
+	struct sasl_server *sasl;
+	char *auth_user;       /* login address being authenticated */
+	char *account;         /* authenticated account (or RelayAccount when relaying) */
+	bool auth_delayed;     /* the growing AUTH delay has been served */
+	/* message */
+	struct buf data;
+	uint64_t data_id;
+	int64_t t_accept_ms;
+	uint64_t msgs;
+};
+
+/** Sends the engine's pending output. */
+void smtp_session_flush(struct smtp_session *s);
+/** Runs the engine until it waits for input or for an asynchronous answer. */
+void smtp_session_drive(struct smtp_session *s);
+/** Starts an asynchronous wait: returns the req_id to put in the request. */
+uint64_t smtp_session_wait(struct smtp_session *s, enum smtp_wait w);
+/** Whether a reply with req_id is the one awaited (and ends the wait). */
+bool smtp_session_wait_done(struct smtp_session *s, enum smtp_wait w, uint64_t req_id);
+
+/* smtp_session_policy.c: HELO, MAIL, RCPT asks. Each answers the engine now or starts a wait. */
+void smtp_session_helo(struct smtp_session *s);
+void smtp_session_mail(struct smtp_session *s);
+void smtp_session_rcpt(struct smtp_session *s);
+/* Reply handlers for the DNS answers of the policy (registered in the actor kind). */
+void smtp_session_on_addr(struct actor *self, const struct msg *m, const void *p);
+void smtp_session_on_mx(struct actor *self, const struct msg *m, const void *p);
+/** Whether DataDir has the free-space reserve for new mail (1.5 × max message size). */
+bool smtp_session_disk_ok(const struct smtp_session *s);
+
+/* smtp_session_auth.c */
+void smtp_session_auth(struct smtp_session *s);
+void smtp_session_auth_abort(struct smtp_session *s);
+void smtp_session_on_authcheck(struct actor *self, const struct msg *m, const void *p);
+void smtp_session_auth_free(struct smtp_session *s);
+/** Starts the shared auth checker (bcrypt runs there); call once at server start. */
+void smtp_session_auth_init(void);
+
+/* smtp_session_data.c: end of data for MX (local delivery) and submission (queue). */
+void smtp_session_message(struct smtp_session *s);
+void smtp_session_on_queued(struct actor *self, const struct msg *m, const void *p);
+void smtp_session_on_delivered(struct actor *self, const struct msg *m, const void *p);
+
+#endif
