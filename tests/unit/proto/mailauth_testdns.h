@@ -9,7 +9,7 @@
 
 #include "proto/mailauth_dns.h"
 
-/* Up to 8 records per name; type 0 ends a table. Records are text for
+/* Up to 8 records per row (several rows may share a name); type 0 ends a table. Records are text for
  * TXT/MX/PTR and address text ("192.0.2.1", "2001:db8::1") for A/AAAA.
  * status: MAILAUTH_DNS_OK unless set; a name absent from the table is NXDOMAIN. */
 struct testdns_rr {
@@ -20,8 +20,8 @@ struct testdns_rr {
 };
 
 struct testdns_state {
-	struct slice rr[8];
-	uint8_t addr[8][16];
+	struct slice rr[32]; /* rows with the same name and type add up */
+	uint8_t addr[32][16];
 	size_t queries;
 };
 
@@ -44,7 +44,7 @@ static inline void testdns_answer(const struct testdns_rr *table, const struct m
 		}
 		if (t->type != q->type)
 			continue;
-		for (size_t i = 0; i < 8 && t->rr[i]; i++) {
+		for (size_t i = 0; i < 8 && t->rr[i] && a->nrr < 32; i++) {
 			if (q->type == MAILAUTH_DNS_A || q->type == MAILAUTH_DNS_AAAA) {
 				int af = q->type == MAILAUTH_DNS_A ? AF_INET : AF_INET6;
 				if (inet_pton(af, t->rr[i], st->addr[a->nrr]) != 1)
