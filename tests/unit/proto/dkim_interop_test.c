@@ -74,7 +74,7 @@ static char *run(const char *cmd)
 /* dkimpy's verdicts for msg with the given (name, TXT) pairs: "0 True\n1 False\n"... */
 static char *dkimpy_verify(struct slice msg, const char *const *dns, size_t ndns)
 {
-	char mpath[512], dpath[512], cmd[2048];
+	char mpath[512], dpath[512], cmd[4096];
 	snprintf(mpath, sizeof mpath, "%s/msg", tmpdir);
 	snprintf(dpath, sizeof dpath, "%s/dns", tmpdir);
 	dkim_test_write(mpath, msg);
@@ -92,7 +92,7 @@ static char *dkimpy_verify(struct slice msg, const char *const *dns, size_t ndns
 static char *dkimpy_sign(const char *msg, const char *name, const char *algo, const char *hc, const char *bc,
                          bool length)
 {
-	char mpath[512], cmd[2048];
+	char mpath[512], cmd[4096];
 	snprintf(mpath, sizeof mpath, "%s/in", tmpdir);
 	dkim_test_write(mpath, slice_str(msg));
 	snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' sign '%s' '%s/%s.pem' sel example.org %s %s %s %d", helper(),
