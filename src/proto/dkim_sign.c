@@ -60,6 +60,11 @@ static const char *dkim_sign_hlist(const struct dkim_signer *s, const struct dki
 	*nnames = 0;
 	for (size_t i = 0; i < nh && hs[i] && i < DKIM_SIGN_HEADERS_MAX; i++) {
 		struct slice name = slice_str(hs[i]);
+		if (name.len == 0)
+			return "empty header name";
+		for (size_t k = 0; k < name.len; k++)
+			if (name.p[k] <= 0x20 || name.p[k] >= 0x7f || name.p[k] == ':' || name.p[k] == ';')
+				return "bad header name";
 		size_t count = 0;
 		for (size_t k = 0; k < m->n; k++)
 			count += slice_eq_nocase(m->f[k].name, name);

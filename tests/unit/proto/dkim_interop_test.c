@@ -217,6 +217,13 @@ TEST(signer_refusals)
 	const char *err;
 	CHECK_INT(dkim_sign(&s, 1, SLICE_LIT("To: x@y\r\n\r\nbody\r\n"), 1, &out, &err), -1);
 	CHECK_STR(err, "message has no From header");
+	static const char *const badnames[] = {"From", "X Bad"};
+	s.headers = badnames;
+	s.nheaders = 2;
+	CHECK_INT(dkim_sign(&s, 1, slice_str(sample), 1, &out, &err), -1);
+	CHECK_STR(err, "bad header name");
+	s.headers = NULL;
+	s.nheaders = 0;
 	s.alg = DKIM_HASH_SHA1;
 	CHECK_INT(dkim_sign(&s, 1, slice_str(sample), 1, &out, &err), -1);
 	CHECK_INT(out.len, 0);
