@@ -165,6 +165,19 @@ TEST(dkimpy_signatures_verify_here)
 	}
 }
 
+/* rsa-sha1 is verify-only (RFC 8301): a dkimpy rsa-sha1 signature still verifies. */
+TEST(rsa_sha1_verifies)
+{
+	setup();
+	char *m = dkimpy_sign(sample, "rsa", "rsa-sha1", "relaxed", "simple", false);
+	CHECK(strstr(m, "a=rsa-sha1") != NULL);
+	CHECK_INT(verify_ours(m, "sel", (char *)rec_rsa.p, 0), DKIM_PASS);
+	char *rec = xasprintf("%s; h=sha256", (char *)rec_rsa.p); /* key restricted to sha256 */
+	CHECK_INT(verify_ours(m, "sel", rec, 0), DKIM_PERMERROR);
+	free(rec);
+	free(m);
+}
+
 /* l=: content appended after signing is unsigned; the result shows it. */
 TEST(body_length_limit)
 {
