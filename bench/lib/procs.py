@@ -116,10 +116,18 @@ def cleanup_all():
 
 
 def install_signal_handlers():
+    """SIGINT, SIGTERM and SIGHUP end the run through KeyboardInterrupt, so
+    the `finally` that stops every process runs. SIGINT is set explicitly:
+    a shell starts background jobs with it ignored."""
     def handler(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGHUP, handler)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def ignore_signals():
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def free_port():

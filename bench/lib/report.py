@@ -21,7 +21,8 @@ ROWS = [
     ("W2", "msg_s", "msg/s end to end", "", True, True),
     ("W2", "accept_msg_s", "accepted msg/s", "", True, True),
     ("W2", "cpu_s_per_1000", "MTA CPU s/1000 msg", "", False, False),
-    ("W2", "peak_rss_mib", "peak RSS MiB (sum over processes)", "", False, False),
+    ("W2", "peak_pss_mib", "peak memory MiB (PSS, all processes)", "", False, False),
+    ("W2", "vm_hwm_mib", "peak RSS MiB (VmHWM, single process)", "", False, False),
     ("W8", "p50_ms", "p50 ms", "", False, False),
     ("W8", "p99_ms", "p99 ms", "", False, False),
     ("W8", "p999_ms", "p99.9 ms", "", False, False),
@@ -31,8 +32,8 @@ ROWS = [
     ("W5", "drain2_msg_s", "drain msg/s (after kill -9, incl. restart)", "", True, False),
     ("W5", "lost", "lost", "", False, False),
     ("W5", "duplicates", "duplicates", "", False, False),
-    ("W5", "rss_after_restart_mib", "RSS after restart MiB", "", False, False),
-    ("W5", "peak_rss_mib", "peak RSS MiB", "", False, False),
+    ("W5", "pss_after_restart_mib", "memory after restart MiB (PSS, N queued)", "", False, False),
+    ("W5", "peak_pss_mib", "peak memory MiB (PSS)", "", False, False),
 ]
 
 
@@ -58,6 +59,8 @@ def save_json(doc, path):
 def _fmt(v):
     if v is None:
         return "–"
+    if float(v).is_integer() and abs(v) < 100:
+        return str(int(v))
     a = abs(v)
     if a >= 100:
         return f"{v:,.0f}".replace(",", " ")
@@ -81,7 +84,8 @@ def _cell(entry, metric, notes=None):
             notes.append(reason)
         word = entry["status"].split(" (")[0]
         return f"{word} [{notes.index(reason) + 1}]", None
-    s = entry["summary"].get(metric)
+    summ = entry.get("summary") or summarize(entry["runs"])   # no summary: interrupted
+    s = summ.get(metric)
     if s is None:
         return "–", None
     if s["min"] == s["max"]:
@@ -178,7 +182,7 @@ def plot(doc, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return "matplotlib missing (apt-get install python3-matplotlib)"
-    ok = [e for e in doc["results"] if e["status"] == "ok"]
+    ok = [e for e in doc["results"] if e["status"] == "ok" and e.get("summary")]
     thr = [e for e in ok if e["workload"] in ("W0", "W1", "W2")]
     lat = [e for e in ok if e["workload"] == "W8"]
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))

@@ -4,9 +4,10 @@ DESIGN: everything comes from /proc and /sys, read directly: CPU seconds are
 utime+stime+cutime+cstime summed over a process tree (a process that exits
 and is reaped has its time folded into its parent's cutime/cstime, so the sum
 over the live tree counts Postfix's short-lived daemons too); memory is sampled
-by a background thread (sum of resident pages over the tree, every 0.2 s) and,
+by a background thread (sum over the tree, every 0.5 s) and,
 for a single process, also read from VmHWM after resetting it through
-clear_refs. Device flushes come from /proc/diskstats (system-wide, so noisy on
+clear_refs. Memory is PSS (smaps_rollup), so Postfix's shared libraries
+are not counted once per process. Device flushes come from /proc/diskstats (system-wide, so noisy on
 a shared machine); fsync/fdatasync syscalls are counted by `strace -c` in a
 separate run, because tracing slows the process down.
 """
@@ -22,7 +23,6 @@ import time
 from procs import BenchError, descendants, spawn, stop
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 FSYNC_PROBE_BLOCK = 4096
 
 
@@ -119,14 +119,20 @@ def cpu_seconds(root_pids):
     return total / CLK_TCK
 
 
-def rss_bytes(root_pids):
+def pss_bytes(root_pids):
+    """Proportional set size summed over the trees: shared pages are split
+    between the processes that map them, so a multi-process MTA (Postfix)
+    is not charged its shared libraries once per process."""
     total = 0
     for root in root_pids:
         for pid in descendants(root):
             try:
-                with open(f"/proc/{pid}/statm") as f:
-                    total += int(f.read().split()[1]) * PAGE
-            except (OSError, IndexError):
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1]) * 1024
+                            break
+            except (OSError, IndexError, ValueError):
                 continue
     return total
 
@@ -168,10 +174,10 @@ def disk_flushes(device):
 
 
 class Sampler:
-    """Samples the resident memory of process trees every `interval` s in a
+    """Samples the memory (PSS) of process trees every `interval` s in a
     thread; `peak` is the largest sum seen."""
 
-    def __init__(self, root_pids_fn, interval=0.2):
+    def __init__(self, root_pids_fn, interval=0.5):
         self.fn = root_pids_fn
         self.interval = interval
         self.peak = 0
@@ -182,7 +188,7 @@ class Sampler:
     def _loop(self):
         while not self._stop.is_set():
             try:
-                v = rss_bytes(self.fn())
+                v = pss_bytes(self.fn())
                 self.peak = max(self.peak, v)
                 self.samples += 1
             except Exception:

@@ -37,7 +37,7 @@ def _resources_end(rig, mta, begin, sampler, n, res):
     res["cpu_s"] = round(cpu, 3)
     res["cpu_s_per_1000"] = round(cpu / n * 1000, 3)
     res["cpu_us_per_msg"] = round(cpu / n * 1e6, 1)
-    res["peak_rss_mib"] = round(sampler.peak / 2**20, 1)
+    res["peak_pss_mib"] = round(sampler.peak / 2**20, 1)
     pid = mta.main_pid()
     if pid:
         hwm = sysinfo.vm_hwm(pid)
@@ -187,7 +187,7 @@ def w5(rig, make_mta, cfg, run_no):
         with sysinfo.Sampler(mta.pids) as sm:
             t0 = time.monotonic()
             res["startup_s"] = round(mta.start(), 3)
-            res["rss_after_restart_mib"] = round(sysinfo.rss_bytes(mta.pids()) / 2**20, 1)
+            res["pss_after_restart_mib"] = round(sysinfo.pss_bytes(mta.pids()) / 2**20, 1)
             t_rel = time.monotonic()
             mta.release_all()
             res["release_s"] = round(time.monotonic() - t_rel, 3)
@@ -209,7 +209,7 @@ def w5(rig, make_mta, cfg, run_no):
             t_done = time.monotonic()
             time.sleep(1)   # late deliveries still in flight
             res["drain2_msg_s"] = round((sink.count() - after_kill) / (t_done - t_kill), 1)
-        res["peak_rss_mib"] = round(sm.peak / 2**20, 1)
+        res["peak_pss_mib"] = round(sm.peak / 2**20, 1)
         ids = sink.bench_ids(prefix)
         unique = sum(1 for k in ids if 0 <= k < n)
         res["lost"] = n - unique
