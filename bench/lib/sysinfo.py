@@ -119,22 +119,28 @@ def cpu_seconds(root_pids):
     return total / CLK_TCK
 
 
-def pss_bytes(root_pids):
-    """Proportional set size summed over the trees: shared pages are split
-    between the processes that map them, so a multi-process MTA (Postfix)
-    is not charged its shared libraries once per process."""
-    total = 0
+def memory_bytes(root_pids):
+    """(PSS, RSS) summed over the trees. PSS splits shared pages between the
+    processes that map them, so a multi-process MTA (Postfix) is not charged
+    its shared libraries once per process; the RSS sum is kept for reference."""
+    pss = rss = 0
     for root in root_pids:
         for pid in descendants(root):
             try:
                 with open(f"/proc/{pid}/smaps_rollup") as f:
                     for line in f:
-                        if line.startswith("Pss:"):
-                            total += int(line.split()[1]) * 1024
+                        if line.startswith("Rss:"):
+                            rss += int(line.split()[1]) * 1024
+                        elif line.startswith("Pss:"):
+                            pss += int(line.split()[1]) * 1024
                             break
             except (OSError, IndexError, ValueError):
                 continue
-    return total
+    return pss, rss
+
+
+def pss_bytes(root_pids):
+    return memory_bytes(root_pids)[0]
 
 
 def reset_hwm(pid):
@@ -180,7 +186,8 @@ class Sampler:
     def __init__(self, root_pids_fn, interval=0.5):
         self.fn = root_pids_fn
         self.interval = interval
-        self.peak = 0
+        self.peak = 0          # PSS
+        self.peak_rss_sum = 0
         self.samples = 0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
@@ -188,8 +195,9 @@ class Sampler:
     def _loop(self):
         while not self._stop.is_set():
             try:
-                v = pss_bytes(self.fn())
-                self.peak = max(self.peak, v)
+                pss, rss = memory_bytes(self.fn())
+                self.peak = max(self.peak, pss)
+                self.peak_rss_sum = max(self.peak_rss_sum, rss)
                 self.samples += 1
             except Exception:
                 pass

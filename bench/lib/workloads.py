@@ -38,6 +38,7 @@ def _resources_end(rig, mta, begin, sampler, n, res):
     res["cpu_s_per_1000"] = round(cpu / n * 1000, 3)
     res["cpu_us_per_msg"] = round(cpu / n * 1e6, 1)
     res["peak_pss_mib"] = round(sampler.peak / 2**20, 1)
+    res["peak_rss_sum_mib"] = round(sampler.peak_rss_sum / 2**20, 1)
     pid = mta.main_pid()
     if pid:
         hwm = sysinfo.vm_hwm(pid)
