@@ -24,6 +24,7 @@
 #include "actors/control.h"
 #include "actors/dns_resolver.h"
 #include "actors/mailbox_store.h"
+#include "actors/metrics_http.h"
 #include "actors/queue.h"
 #include "actors/server_cmds.h"
 #include "actors/smtp_listener.h"
@@ -232,7 +233,7 @@ int server_serve(const struct server_opts *o)
 	load_config(o);
 	struct buf err;
 	buf_init(&err);
-	if (smtp_listener_bind_all(srv.st, &err) != 0)
+	if (smtp_listener_bind_all(srv.st, &err) != 0 || metrics_http_bind(srv.st, &err) != 0)
 		fatal("%s", buf_cstr(&err));
 	drop_privileges(srv.st);
 	if (mkdir_p(srv.st->data_dir_path, 0750) < 0)
@@ -257,6 +258,7 @@ int server_serve(const struct server_opts *o)
 	if (o->banner)
 		o->banner(srv.st);
 	smtp_listener_start_all();
+	metrics_http_start();
 	log_info("server", "started", "version=%s hostname=%s datadir=%s", TERN_VERSION, srv.st->hostname,
 	         srv.st->data_dir_path);
 	wait_for_signal();
