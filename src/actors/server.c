@@ -11,12 +11,14 @@
 #include "actors/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,6 +155,30 @@ static void load_config(const struct server_opts *o)
 	buf_free(&err);
 }
 
+/* The per-installation secret for SCRAM fake salts (smtp.md §7): DataDir/auth.secret, created once. */
+static void load_fake_secret(void)
+{
+	char *path = xasprintf("%s/auth.secret", srv.st->data_dir_path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && read(fd, srv.fake_secret, sizeof srv.fake_secret) == (ssize_t)sizeof srv.fake_secret) {
+		close(fd);
+		free(path);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (getrandom(srv.fake_secret, sizeof srv.fake_secret, 0) != (ssize_t)sizeof srv.fake_secret)
+		fatal("getrandom failed");
+	char *tmp = xasprintf("%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, srv.fake_secret, sizeof srv.fake_secret) != (ssize_t)sizeof srv.fake_secret ||
+	    fsync(fd) != 0 || rename(tmp, path) != 0)
+		fatal("cannot write %s: %s", path, strerror(errno));
+	close(fd);
+	free(tmp);
+	free(path);
+}
+
 static void start_actors(void)
 {
 	srv.committer = store_committer_start(srv.store, NULL);
@@ -242,6 +268,7 @@ int server_serve(const struct server_opts *o)
 	srv.store = store_open(srv.st->data_dir_path, &serr);
 	if (!srv.store)
 		fatal("%s", serr);
+	load_fake_secret();
 	outgoing_tls();
 	srv.started_ms = clock_wall_ms();
 	worker_set_exit_hook(tls_thread_exit);
