@@ -301,6 +301,7 @@ static void session_free(struct actor *a)
 	if (s->counted)
 		connlimit_close(&s->peer);
 	smtp_session_auth_free(s);
+	smtp_session_mailauth_reset(s);
 	smtp_server_free(s->eng);
 	netconn_free(&s->nc);
 	buf_free(&s->data);
@@ -370,6 +371,11 @@ static void on_stop(struct actor *self, const struct msg *m, const struct msg_em
 	timer_start(&s->t_wait, SMTP_SESSION_SHUTDOWN_MS);
 }
 
+static void on_dns_other(struct actor *self, const struct msg *m, const void *p)
+{
+	smtp_session_on_authdns((struct smtp_session *)self, m, p);
+}
+
 static const struct actor_kind session_kind = {
 	.name = "smtp_session",
 	.start = session_start,
@@ -377,6 +383,8 @@ static const struct actor_kind session_kind = {
 	.on = {
 		[DNS_MSG_ADDR_RES] = smtp_session_on_addr,
 		[DNS_MSG_MX_RES] = smtp_session_on_mx,
+		[DNS_MSG_TXT_RES] = on_dns_other,
+		[DNS_MSG_PTR_RES] = on_dns_other,
 		[SMTP_MSG_AUTHCHECK_RES] = smtp_session_on_authcheck,
 		[QUEUE_MSG_ADD_RES] = smtp_session_on_queued,
 		[MAILBOX_MSG_DELIVER_RES] = smtp_session_on_delivered,

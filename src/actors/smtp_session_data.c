@@ -71,6 +71,7 @@ static void received(struct smtp_session *s, bool mx, const char *rcpt, bool req
 		.kind = mx ? RECEIVED_MX : RECEIVED_SUBMISSION,
 		.hostname = {.ascii = s->ep->l->hostname},
 		.ehlo = {.ascii = smtp_server_ehlo_name(s->eng)},
+		.ptr = mx ? smtp_session_ptr_name(s) : NULL,
 		.client_ip = s->peer_str,
 		.local_ip = netaddr_is_unspecified(&s->ep->addr) ? NULL : local,
 		.helo = !smtp_server_esmtp(s->eng),
@@ -112,7 +113,21 @@ static void commit_failed(struct smtp_session *s, int code)
 
 /* ================================ MX ================================ */
 
-static void mx_message(struct smtp_session *s)
+/* Whether every recipient is a postmaster or reporting address (exempt from DMARC reject). */
+static bool all_exempt(const struct smtp_server_txn *t, struct conf_domains *dc)
+{
+	for (size_t i = 0; i < t->nrcpt; i++) {
+		const struct smtp_addr *a = &t->rcpts[i].addr;
+		struct conf_dest d;
+		if (conf_dest_lookup(dc, a->local, a->local_len, a->domain, a->domain_len, &d) != CONF_DEST_FOUND ||
+		    d.kind == CONF_DEST_ADDRESS || d.kind == CONF_DEST_CATCHALL)
+			return false;
+	}
+	return true;
+}
+
+/* Runs after DKIM, DMARC and iprev (smtp_session_verify_start). */
+static void mx_deliver(struct smtp_session *s)
 {
 	const struct smtp_server_txn *t = smtp_server_txn(s->eng);
 	struct conf_domains *dc = conf_domains_acquire();
@@ -133,20 +148,29 @@ static void mx_message(struct smtp_session *s)
 		e->mailbox = xstrdup(d.mailbox ? d.mailbox : "Inbox");
 		buf_init(&e->prefix);
 	}
+	int dmarc = smtp_session_dmarc_disposition(s);
+	bool exempt = dmarc == 2 && all_exempt(t, dc);
 	conf_domains_release(dc);
-	if (l->n == 0) {
+	if (l->n == 0 || (dmarc == 2 && !exempt)) {
 		mailbox_deliveries_free(l);
-		smtp_server_reply(s->eng, 451, "4.3.0 recipients no longer configured");
+		buf_reset(&s->data);
+		if (dmarc == 2 && !exempt)
+			smtp_server_reply(s->eng, 550, "5.7.1 rejected by dmarc policy");
+		else
+			smtp_server_reply(s->eng, 451, "4.3.0 recipients no longer configured");
 		return;
 	}
 	char *rcpt = t->nrcpt == 1 ? addr_str(&t->rcpts[0].addr) : NULL;
 	struct buf prefix;
 	buf_init(&prefix);
+	smtp_session_authres(s, &prefix);
 	received(s, true, rcpt, t->params.requiretls, &prefix);
 	free(rcpt);
 	uint64_t data_id = store_next_id(server_get()->store);
 	for (size_t i = 0; i < l->n; i++) {
 		l->v[i].data_id = data_id;
+		if (dmarc == 1)
+			l->v[i].flags |= STORE_MF_JUNK;
 		l->v[i].size = (int64_t)(prefix.len + s->data.len);
 		buf_append(&l->v[i].prefix, prefix.p, prefix.len);
 	}
@@ -481,7 +505,7 @@ void smtp_session_message(struct smtp_session *s)
 		return;
 	}
 	if (s->ep->svc == SMTP_SVC_MX)
-		mx_message(s);
+		smtp_session_verify_start(s, mx_deliver);
 	else
 		submission_message(s);
 }

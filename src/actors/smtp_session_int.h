@@ -14,7 +14,9 @@
 #include "proto/smtp_server.h"
 
 struct conf_domains;
+struct mailauth_dns_answer;
 struct sasl_server;
+struct smtp_mailauth;
 
 /* Timeouts (smtp.md §12). */
 #define SMTP_SESSION_IDLE_MS (5 * 60 * 1000)
@@ -34,6 +36,7 @@ enum smtp_wait {
 	SW_AUTH_DELAY,  /* growing delay after failed AUTHs */
 	SW_AUTH_CHECK,  /* password check off the I/O thread */
 	SW_COMMIT,      /* queue add or mailbox delivery */
+	SW_AUTHDNS,     /* a DNS answer for SPF, DKIM, DMARC or iprev */
 };
 
 struct smtp_session {
@@ -61,6 +64,7 @@ struct smtp_session {
 	char *auth_user;       /* login address being authenticated */
 	char *account;         /* authenticated account (or RelayAccount when relaying) */
 	bool auth_delayed;     /* the growing AUTH delay has been served */
+	struct smtp_mailauth *ma; /* SPF/DKIM/DMARC/iprev state (MX) */
 	/* message */
 	struct buf data;
 	uint64_t data_id;
@@ -99,5 +103,21 @@ void smtp_session_auth_init(void);
 void smtp_session_message(struct smtp_session *s);
 void smtp_session_on_queued(struct actor *self, const struct msg *m, const void *p);
 void smtp_session_on_delivered(struct actor *self, const struct msg *m, const void *p);
+
+/* smtp_session_mailauth.c (MX): SPF at MAIL, DKIM/DMARC/iprev at the end of data. Each start
+ * function runs its DNS questions through the resolver and calls done(s) when finished. */
+void smtp_session_spf_start(struct smtp_session *s, void (*done)(struct smtp_session *s));
+void smtp_session_verify_start(struct smtp_session *s, void (*done)(struct smtp_session *s));
+void smtp_session_on_authdns(struct smtp_session *s, const struct msg *m, const void *p);
+void smtp_session_on_authdns_answer(struct smtp_session *s, const struct mailauth_dns_answer *a);
+void smtp_session_mailauth_reset(struct smtp_session *s);
+/** Whether SPF passed for the current transaction. */
+bool smtp_session_spf_pass(const struct smtp_session *s);
+/** Appends the Authentication-Results field for the message. */
+void smtp_session_authres(struct smtp_session *s, struct buf *out);
+/** DMARC disposition for a failing message: 0 none, 1 quarantine, 2 reject. */
+int smtp_session_dmarc_disposition(const struct smtp_session *s);
+/** The verified reverse name of the client (iprev pass), or NULL. */
+const char *smtp_session_ptr_name(const struct smtp_session *s);
 
 #endif

@@ -59,6 +59,10 @@ void smtp_session_on_addr(struct actor *self, const struct msg *m, const void *p
 {
 	struct smtp_session *s = (struct smtp_session *)self;
 	const struct dns_addr_res *p = payload;
+	if (s->wait == SW_AUTHDNS) {
+		smtp_session_on_authdns(s, m, payload);
+		return;
+	}
 	if (!smtp_session_wait_done(s, SW_HELO_DNS, m->req_id))
 		return;
 	if (p->status == DNS_NXDOMAIN)
@@ -69,6 +73,13 @@ void smtp_session_on_addr(struct actor *self, const struct msg *m, const void *p
 }
 
 /* ---- MAIL ---- */
+
+/* SPF finished for an MX MAIL whose checks passed: the result only matters for the
+ * second recipient and for Authentication-Results. */
+static void mail_checked(struct smtp_session *s)
+{
+	smtp_server_accept(s->eng);
+}
 
 static bool domain_disabled(const struct conf_domains *dc, const char *d, size_t n)
 {
@@ -118,7 +129,7 @@ void smtp_session_mail(struct smtp_session *s)
 		return;
 	}
 	if (t->from.null) {
-		smtp_server_accept(s->eng);
+		smtp_session_spf_start(s, mail_checked);
 		return;
 	}
 	struct dns_name_req q = {.name = slice_of(t->from.domain, t->from.domain_len)};
@@ -133,13 +144,17 @@ void smtp_session_on_mx(struct actor *self, const struct msg *m, const void *pay
 {
 	struct smtp_session *s = (struct smtp_session *)self;
 	const struct dns_mx_res *p = payload;
+	if (s->wait == SW_AUTHDNS) {
+		smtp_session_on_authdns(s, m, payload);
+		return;
+	}
 	if (!smtp_session_wait_done(s, SW_MAIL_DNS, m->req_id))
 		return;
 	switch (p->status) {
 	case DNS_OK:
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
-		smtp_server_accept(s->eng);
+		smtp_session_spf_start(s, mail_checked);
 		break;
 	case DNS_NULLMX:
 		smtp_server_reply(s->eng, 550, "5.7.27 mailfrom domain not configured for mail");
@@ -172,6 +187,8 @@ void smtp_session_rcpt(struct smtp_session *s)
 		smtp_server_reply(s->eng, 550, "5.1.1 not accepting email for domain");
 	else if (rc == CONF_DEST_ENOUSER)
 		smtp_server_reply(s->eng, 550, "5.1.1 no such user");
+	else if (smtp_server_txn(s->eng)->nrcpt >= 1 && !smtp_session_spf_pass(s))
+		smtp_server_reply(s->eng, 452, "4.5.3 only one recipient allowed without spf pass");
 	else if (s->ep->l->smtp.require_starttls && !smtp_server_tls(s->eng) && d.kind != CONF_DEST_TLSRPT &&
 	         d.kind != CONF_DEST_HOST_TLSRPT)
 		smtp_server_reply(s->eng, 530, "5.7.0 STARTTLS required");
