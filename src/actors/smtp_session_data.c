@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/dkim_keys.h"
 #include "actors/mailbox_store.h"
 #include "actors/queue.h"
 #include "actors/sendlimit.h"
@@ -429,6 +430,28 @@ static void fill_rec(struct smtp_session *s, struct sub *x, size_t i, const char
 	r->transport = xstrdup("");
 }
 
+/* DKIM-signs the message as it will be delivered (added headers + data) for the From domain. */
+static int dkim_sign_submission(const struct sub *x, const struct buf *data, struct buf *prefix)
+{
+	struct conf_domains *dc = conf_domains_acquire();
+	const struct conf_domain *dom = conf_domain_get(dc, x->from.domain, strlen(x->from.domain));
+	int r = 0;
+	if (dom && dom->dkim && dom->dkim->sign.n) {
+		struct buf whole;
+		buf_init(&whole);
+		struct slice msg = buf_slice(data);
+		if (x->prefix_tail.len) {
+			buf_append(&whole, x->prefix_tail.p, x->prefix_tail.len);
+			buf_append(&whole, data->p, data->len);
+			msg = buf_slice(&whole);
+		}
+		r = dkim_keys_sign(dom, msg, prefix) < 0 ? -1 : 0;
+		buf_free(&whole);
+	}
+	conf_domains_release(dc);
+	return r;
+}
+
 static void submission_message(struct smtp_session *s)
 {
 	const struct smtp_server_txn *t = smtp_server_txn(s->eng);
@@ -449,6 +472,13 @@ static void submission_message(struct smtp_session *s)
 	buf_init(&prefix);
 	received(s, false, rcpt, t->params.requiretls, &prefix);
 	free(rcpt);
+	if (dkim_sign_submission(&x, &s->data, &prefix) != 0) {
+		buf_free(&prefix);
+		sub_free(&x);
+		buf_reset(&s->data);
+		smtp_server_reply(s->eng, 451, "4.3.0 error signing message");
+		return;
+	}
 	buf_append(&prefix, x.prefix_tail.p, x.prefix_tail.len);
 	uint64_t data_id = store_next_id(server_get()->store);
 	struct queue_add *add = queue_add_new(t->nrcpt);

@@ -1,0 +1,114 @@
+/* DKIM signing of outgoing mail with the domain's selectors (config.md §4.1,
+ * smtp.md §13 step 9).
+ *
+ * DESIGN: keys are read from their PrivateKeyFile on first use and kept in a
+ * small mutex-protected cache keyed by path; a file whose modification time
+ * changed is read again, so a key rotation needs no restart. Parsed keys are
+ * immutable and safe to use from every worker (dkim_privkey_load). */
+#include "actors/dkim_keys.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf/conf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "proto/dkim_crypto.h"
+#include "proto/dkim_sign.h"
+
+#define KEYS_MAX 256
+#define KEYFILE_MAX (64 << 10)
+
+struct cached {
+	char *path;
+	struct timespec mtime;
+	struct dkim_privkey *key;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cached cache[KEYS_MAX];
+static int ncache;
+
+static struct dkim_privkey *load(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return NULL;
+	for (int i = 0; i < ncache; i++)
+		if (strcmp(cache[i].path, path) == 0) {
+			if (cache[i].mtime.tv_sec == st.st_mtim.tv_sec && cache[i].mtime.tv_nsec == st.st_mtim.tv_nsec)
+				return cache[i].key;
+			break; /* changed on disk: read again (the old key stays allocated: others may hold it) */
+		}
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	struct buf pem;
+	buf_init(&pem);
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0 && pem.len < KEYFILE_MAX)
+		buf_append(&pem, tmp, n);
+	fclose(f);
+	const char *err = NULL;
+	struct dkim_privkey *k = dkim_privkey_load(buf_slice(&pem), &err);
+	memset(pem.p, 0, pem.len);
+	buf_free(&pem);
+	if (!k) {
+		log_error("dkim", "cannot load private key", "path=%s err=\"%s\"", path, err ? err : "");
+		return NULL;
+	}
+	int slot = ncache < KEYS_MAX ? ncache++ : 0;
+	for (int i = 0; i < ncache; i++)
+		if (cache[i].path && strcmp(cache[i].path, path) == 0)
+			slot = i;
+	free(cache[slot].path);
+	cache[slot] = (struct cached){.path = xstrdup(path), .mtime = st.st_mtim, .key = k};
+	return k;
+}
+
+int dkim_keys_sign(const struct conf_domain *dom, struct slice msg, struct buf *out)
+{
+	if (!dom->dkim || dom->dkim->sign.n == 0 || dom->disabled)
+		return 0;
+	struct dkim_signer signers[16];
+	size_t n = 0;
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < dom->dkim->sign.n && n < 16; i++) {
+		const struct conf_dkim_selector *sel = NULL;
+		for (size_t k = 0; k < dom->dkim->nselectors; k++)
+			if (strcmp(dom->dkim->selectors[k].name, dom->dkim->sign.v[i]) == 0)
+				sel = &dom->dkim->selectors[k];
+		if (!sel)
+			continue;
+		struct dkim_privkey *key = load(sel->private_key_path);
+		if (!key) {
+			pthread_mutex_unlock(&mu);
+			log_error("dkim", "signing key unavailable", "domain=%s selector=%s", dom->ascii, sel->name);
+			return -1;
+		}
+		signers[n++] = (struct dkim_signer){
+			.domain = dom->ascii,
+			.selector = sel->name,
+			.alg = DKIM_HASH_SHA256,
+			.header_relaxed = sel->canonicalization.header_relaxed,
+			.body_relaxed = sel->canonicalization.body_relaxed,
+			.headers = (const char *const *)sel->headers.v,
+			.nheaders = sel->headers.n,
+			.dont_seal = sel->dont_seal_headers,
+			.expiration_s = sel->expiration_ms / 1000,
+			.key = key,
+		};
+	}
+	pthread_mutex_unlock(&mu);
+	const char *err = NULL;
+	if (n && dkim_sign(signers, n, msg, clock_wall_ms() / 1000, out, &err) != 0) {
+		log_error("dkim", "signing failed", "domain=%s err=\"%s\"", dom->ascii, err ? err : "");
+		return -1;
+	}
+	return (int)n;
+}
