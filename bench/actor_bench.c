@@ -99,6 +99,62 @@ static void *sender(void *arg)
 	return NULL;
 }
 
+/* Peer: the same ping-pong between two plain threads over mutex/condvar slots,
+ * the textbook way to hand a message to another thread. */
+struct slot {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t val;
+	bool full;
+};
+
+static struct slot to_b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
+static struct slot to_a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
+
+static void slot_put(struct slot *s, uint64_t v)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->full)
+		pthread_cond_wait(&s->cv, &s->mu);
+	s->val = v;
+	s->full = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static uint64_t slot_take(struct slot *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (!s->full)
+		pthread_cond_wait(&s->cv, &s->mu);
+	uint64_t v = s->val;
+	s->full = false;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return v;
+}
+
+static void *peer_b(void *arg)
+{
+	for (uint64_t i = 0; i < rounds; i++)
+		slot_put(&to_a, slot_take(&to_b));
+	return NULL;
+}
+
+static double peer_pingpong(void)
+{
+	pthread_t b;
+	pthread_create(&b, NULL, peer_b, NULL);
+	int64_t t0 = clock_mono_ns();
+	for (uint64_t i = 0; i < rounds; i++) {
+		slot_put(&to_b, i);
+		slot_take(&to_a);
+	}
+	double secs = (double)(clock_mono_ns() - t0) / 1e9;
+	pthread_join(b, NULL);
+	return 2.0 * (double)rounds / secs;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -112,8 +168,9 @@ int main(int argc, char **argv)
 	actor_spawn(&a->a, &pp_kind, worker_pool_get(0));
 	wait_for(1);
 	double secs = (double)(clock_mono_ns() - t0) / 1e9;
+	double tern_rate = 2.0 * (double)rounds / secs;
 	printf("ping-pong across 2 workers: %llu round trips in %.3f s = %.0f msgs/s\n",
-	       (unsigned long long)rounds, secs, 2.0 * (double)rounds / secs);
+	       (unsigned long long)rounds, secs, tern_rate);
 
 	int senders = 4;
 	per_sender = rounds * 2 / (uint64_t)senders;
@@ -132,5 +189,7 @@ int main(int argc, char **argv)
 	printf("fan-in %d threads -> 1 actor: %llu msgs in %.3f s = %.0f msgs/s\n", senders,
 	       (unsigned long long)s->want, secs, (double)s->want / secs);
 	worker_pool_stop();
+	double peer = peer_pingpong();
+	printf("peer (2 threads, mutex+condvar slots): %.0f msgs/s; tern / peer = %.2f\n", peer, tern_rate / peer);
 	return 0;
 }
