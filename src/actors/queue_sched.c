@@ -25,6 +25,7 @@
 #include "conf/conf_lookup.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "store/store_iter.h"
 
@@ -230,6 +231,11 @@ void queue_sched_pass(struct queue *q)
 		delay = pass(q, router, dc);
 		conf_domains_release(dc);
 	}
+	metric_set(q->m_inflight, q->nflight);
+	metric_set(q->m_mem, (int64_t)(queue_idmap_bytes(&q->flight) + queue_idmap_bytes(&q->busy) +
+	                               queue_idmap_bytes(&q->waiters) + queue_idmap_bytes(&q->cooldown) +
+	                               queue_idmap_bytes(&q->cooldown_old) + queue_idmap_bytes(&q->commits) +
+	                               (size_t)q->nflight * sizeof(struct queue_flight)));
 	timer_start(&q->sched_timer, delay);
 }
 

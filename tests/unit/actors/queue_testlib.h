@@ -36,6 +36,15 @@ static const char QT_TCONF[] =
 	"Transports: {relay: {SMTP: {Host: relay.example}}}\n"
 	"Queue: {RetryIntervals: [1s, 2s, 3s, 4s, 5s, 6s, 7s], MaxConnections: 50}\n";
 
+/* Minute-sized intervals: tests move the wall clock to reach each attempt. */
+static const char QT_TCONF_MIN[] =
+	"Hostname: mail.example.com\n"
+	"DataDir: data\n"
+	"Postmaster: {Account: admin, Mailbox: Postmaster}\n"
+	"Listeners: {local: {IPs: [127.0.0.1]}}\n"
+	"Transports: {relay: {SMTP: {Host: relay.example}}}\n"
+	"Queue: {RetryIntervals: [1m, 2m, 3m, 4m, 5m, 6m, 7m], MaxConnections: 50}\n";
+
 static const char QT_DCONF[] =
 	"Domains:\n"
 	"  example.com: {}\n"
@@ -535,6 +544,13 @@ static inline bool qt_wait_retired(struct qt *t, uint64_t id)
 		qt_sleep_ms(5);
 	}
 	return false;
+}
+
+/* Moves the wall clock by ms and wakes the queue. */
+static inline void qt_advance(struct qt *t, int64_t ms)
+{
+	clock_wall_advance(ms);
+	QUEUE_MSG_KICK_CMD_send(t->queue, NULL, &(struct msg_empty){0}, NULL);
 }
 
 static inline int qt_queue_size(struct qt *t)
