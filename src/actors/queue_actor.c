@@ -329,6 +329,7 @@ static void queue_free_cb(struct actor *self)
 		free(f);
 	}
 	queue_idmap_free(&q->flight);
+	queue_idmap_free(&q->settling);
 	queue_idmap_free(&q->commits);
 	queue_idmap_free(&q->busy);
 	queue_idmap_free(&q->waiters);

@@ -107,6 +107,7 @@ struct queue {
 	struct queue_idmap fromids; /* FromID hash -> count, adds not yet committed */
 	/* scheduler */
 	struct queue_idmap flight;   /* id -> struct queue_flight */
+	struct queue_idmap settling; /* id -> group: results being settled (maybe parked) */
 	struct queue_idmap cooldown; /* ids given back unattempted, this period and the last */
 	struct queue_idmap cooldown_old;
 	int64_t cooldown_rot;        /* mono ms of the last rotation */

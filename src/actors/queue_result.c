@@ -245,12 +245,21 @@ static void make_dsns(struct queue *q, struct settle *st, struct store_batch *b,
 	free(rc);
 }
 
+/* The group is settled (or given up): its records may be scheduled again. */
+static void settle_end(struct queue *q, struct queue_group *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (queue_idmap_get(&q->settling, g->r[i].id) == g)
+			queue_idmap_del(&q->settling, g->r[i].id);
+	queue_group_free(g);
+}
+
 static void settle_done(struct queue *q, int code, const char *err, void *arg)
 {
 	struct queue_group *g = arg;
 	if (code != 0)
 		log_error("queue", "results not stored; the records keep their attempt state", "n=%zu", g->n);
-	queue_group_free(g);
+	settle_end(q, g);
 	queue_wake(q, false);
 }
 
@@ -293,7 +302,7 @@ static void settle_run(struct queue *q, void *arg)
 		return;
 	if (st.n == 0) {
 		settle_free(&st);
-		queue_group_free(g);
+		settle_end(q, g);
 		return;
 	}
 	struct conf_domains *dc = conf_domains_acquire();
@@ -323,7 +332,7 @@ static void settle_run(struct queue *q, void *arg)
 		mailbox_deliveries_free(mb);
 		free(locks);
 		log_error("queue", "cannot read message data meta; results dropped", "err=%d", r);
-		queue_group_free(g);
+		settle_end(q, g);
 		return;
 	}
 	queue_commit(q, b, mb, locks, nlock, dsize, dhold, settle_done, g);
@@ -331,5 +340,9 @@ static void settle_run(struct queue *q, void *arg)
 
 void queue_result_settle(struct queue *q, struct queue_group *g)
 {
+	/* Until the batch commits, even while parked, the scheduler must not hand these out again. */
+	for (size_t i = 0; i < g->n; i++)
+		if (g->r[i].have)
+			queue_idmap_put(&q->settling, g->r[i].id, g);
 	settle_run(q, g);
 }

@@ -132,7 +132,8 @@ static void gather(struct queue *q, const struct conf_domains *dc, const struct 
 		uint64_t sid = store_key_u64_at(k, 9);
 		if (sid == (uint64_t)m0->id || v.len != strlen(dom) || strncasecmp((const char *)v.p, dom, v.len) != 0)
 			continue;
-		if (queue_idmap_get(&q->flight, sid) || queue_busy(q, sid) || cooling(q, sid))
+		if (queue_idmap_get(&q->flight, sid) || queue_idmap_get(&q->settling, sid) || queue_busy(q, sid) ||
+		    cooling(q, sid))
 			continue;
 		struct store_queue_rec s = {0};
 		if (queue_store_load(q, sid, &s) == 0 && gatherable(m0, &s, t0, dc))
@@ -195,7 +196,8 @@ static int64_t pass(struct queue *q, uint64_t router, const struct conf_domains 
 			if (q->nflight >= q->flight_max)
 				return QUEUE_SLEEP_MAX_MS;
 			uint64_t id = due[i].id;
-			if (queue_idmap_get(&q->flight, id) || queue_busy(q, id) || cooling(q, id)) {
+			if (queue_idmap_get(&q->flight, id) || queue_idmap_get(&q->settling, id) || queue_busy(q, id) ||
+			    cooling(q, id)) {
 				q->skipped = true;
 			} else if (dispatch(q, dc, &due[i], router) != 0) {
 				return QUEUE_RETRY_MS; /* the cursor stays before this entry */
@@ -234,7 +236,7 @@ void queue_sched_pass(struct queue *q)
 	metric_set(q->m_inflight, q->nflight);
 	metric_set(q->m_mem, (int64_t)(queue_idmap_bytes(&q->flight) + queue_idmap_bytes(&q->busy) +
 	                               queue_idmap_bytes(&q->waiters) + queue_idmap_bytes(&q->cooldown) +
-	                               queue_idmap_bytes(&q->cooldown_old) + queue_idmap_bytes(&q->commits) +
+	                               queue_idmap_bytes(&q->cooldown_old) + queue_idmap_bytes(&q->commits) + queue_idmap_bytes(&q->settling) +
 	                               (size_t)q->nflight * sizeof(struct queue_flight)));
 	timer_start(&q->sched_timer, delay);
 }
