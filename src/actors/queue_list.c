@@ -128,7 +128,8 @@ static int held_pairs(struct store *s, struct pair **out, size_t *n)
 	}
 	int rc = store_iter_status(it);
 	store_iter_free(it);
-	qsort(*out, *n, sizeof **out, cmp_pair);
+	if (*n)
+		qsort(*out, *n, sizeof **out, cmp_pair);
 	return rc;
 }
 

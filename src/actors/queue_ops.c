@@ -318,7 +318,7 @@ static void job_start(struct queue *q, struct queue_op *op, uint64_t to, uint64_
 	j->op = op;
 	j->to = to;
 	j->req_id = req_id;
-	if (op->filter.ids)
+	if (op->filter.ids && op->filter.nids)
 		qsort(op->filter.ids, op->filter.nids, sizeof *op->filter.ids, cmp_u64);
 	queue_filter_resolve(&op->filter, clock_wall_ms(), false);
 	j->q = q;

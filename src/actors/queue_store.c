@@ -196,8 +196,10 @@ static int cmp_u64(const void *a, const void *b)
 uint64_t *queue_ids_dup(const uint64_t *ids, size_t n, size_t *nout)
 {
 	uint64_t *v = xmalloc((n ? n : 1) * sizeof *v);
-	memcpy(v, ids, n * sizeof *v);
-	qsort(v, n, sizeof *v, cmp_u64);
+	if (n) {
+		memcpy(v, ids, n * sizeof *v);
+		qsort(v, n, sizeof *v, cmp_u64);
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (v[i] && (k == 0 || v[k - 1] != v[i]))
