@@ -152,6 +152,18 @@ void queue_park(struct queue *q, uint64_t id, void (*fn)(struct queue *q, void *
 
 /* ---- commits ---- */
 
+void queue_maybe_stopped(struct queue *q)
+{
+	if (!q->stopping || q->commits.n || q->jobs || q->in_commit_cb)
+		return;
+	atomic_store(&queue_id, 0);
+	pthread_mutex_lock(&stop_mu);
+	stopped = true;
+	pthread_cond_broadcast(&stop_cv);
+	pthread_mutex_unlock(&stop_mu);
+	actor_stop(&q->a);
+}
+
 void queue_commit(struct queue *q, struct store_batch *b, struct mailbox_deliveries *mb, uint64_t *ids,
                   size_t nids, int64_t dsize, int64_t dhold, queue_commit_fn *done, void *ctx)
 {
@@ -207,20 +219,15 @@ static void commit_res(struct actor *self, const struct msg *m, const struct sto
 		metric_set(q->m_msgs, q->nrecs);
 		metric_set(q->m_hold, q->nheld);
 	}
+	q->in_commit_cb = true; /* the actor must outlive this handler */
 	if (c->done)
 		c->done(q, (int)p->code, err, c->ctx);
 	for (size_t i = 0; i < c->nids; i++)
 		unlock_id(q, c->ids[i]);
+	q->in_commit_cb = false;
 	free(c->ids);
 	free(c);
-	if (q->stopping && q->commits.n == 0) {
-		atomic_store(&queue_id, 0);
-		pthread_mutex_lock(&stop_mu);
-		stopped = true;
-		pthread_cond_broadcast(&stop_cv);
-		pthread_mutex_unlock(&stop_mu);
-		actor_stop(&q->a);
-	}
+	queue_maybe_stopped(q);
 }
 
 /* ---- gauges: counted in steps at start-up from the two indexes (keys only) ---- */
@@ -304,14 +311,7 @@ static void stop_cmd(struct actor *self, const struct msg *m, const struct msg_e
 	timer_stop(&q->count_timer);
 	store_iter_free(q->count_it);
 	q->count_it = NULL;
-	if (q->commits.n == 0) {
-		atomic_store(&queue_id, 0);
-		pthread_mutex_lock(&stop_mu);
-		stopped = true;
-		pthread_cond_broadcast(&stop_cv);
-		pthread_mutex_unlock(&stop_mu);
-		actor_stop(&q->a);
-	}
+	queue_maybe_stopped(q); /* else after the last commit reply or operation step */
 }
 
 static void queue_free_cb(struct actor *self)

@@ -99,6 +99,7 @@ struct queue {
 	uint64_t committer;
 	const struct conf_static *st;
 	bool stopping;
+	bool in_commit_cb;           /* inside a commit reply: never stop there */
 	/* commits and locks */
 	uint64_t next_req;
 	struct queue_idmap commits; /* req_id -> struct queue_commit */
@@ -139,6 +140,8 @@ struct queue {
  * are applied to the gauges on success. Takes ownership of b and mb, and of ids. */
 void queue_commit(struct queue *q, struct store_batch *b, struct mailbox_deliveries *mb, uint64_t *ids,
                   size_t nids, int64_t dsize, int64_t dhold, queue_commit_fn *done, void *ctx);
+/** Stops the actor when it is stopping and no commit or operation is outstanding. */
+void queue_maybe_stopped(struct queue *q);
 /** Whether id (record or data id) is locked by an uncommitted batch. */
 bool queue_busy(const struct queue *q, uint64_t id);
 /** Parks fn(q, ctx) until id is unlocked. */

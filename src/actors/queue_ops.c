@@ -72,6 +72,7 @@ static void job_finish(struct queue *q, struct job *j, int64_t code, const char 
 	queue_op_free(j->op);
 	q->jobs--;
 	free(j);
+	queue_maybe_stopped(q);
 }
 
 /* Whether r is selected by the job. */
@@ -227,6 +228,10 @@ static void job_step(struct queue *q, void *arg)
 {
 	struct job *j = arg;
 	struct step st = {0};
+	if (q->stopping) {
+		job_finish(q, j, -ESHUTDOWN, "queue stopping");
+		return;
+	}
 	if (collect(q, j, &st) != 0) {
 		step_free(&st);
 		job_finish(q, j, -EIO, "cannot read the queue");
