@@ -16,6 +16,8 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 
+/* Most records one add may carry (the reply lists their ids). */
+#define QUEUE_ADD_MAX 100000
 #define QUEUE_FROMID_ERR "5.1.7 bad fromid in smtp mail from address: fromid not unique"
 
 struct add_ctx {
@@ -156,7 +158,7 @@ void queue_add_req(struct actor *self, const struct msg *m, const struct queue_a
 	struct queue *q = (struct queue *)self;
 	struct store_batch *b = p->batch;
 	struct queue_add *a = p->recs;
-	if (!b || !a || a->n == 0 || q->stopping) {
+	if (!b || !a || a->n == 0 || a->n > QUEUE_ADD_MAX || q->stopping) {
 		reply(q, m->from, m->req_id, q->stopping ? -ESHUTDOWN : -EINVAL,
 		      q->stopping ? "4.3.2 service shutting down" : "4.3.0 error storing message", 451, NULL, 0);
 		store_batch_free(b);

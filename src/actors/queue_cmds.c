@@ -8,6 +8,7 @@
  * or `-name=value` (also `--name`); without filter flags a command applies to
  * all records. Usage errors exit 2, failures 1. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,17 +29,33 @@
 /* Largest message `dump` prints. */
 #define QUEUE_DUMP_MAX ((size_t)1 << 30)
 
+/* The store the read commands use; readers hold the lock while they read, so
+ * queue_cmds_set_store(NULL) waits for them before a store is closed. */
 static struct store *cmd_store;
+static pthread_rwlock_t cmd_store_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 void queue_cmds_set_store(struct store *s)
 {
+	pthread_rwlock_wrlock(&cmd_store_lock);
 	cmd_store = s;
+	pthread_rwlock_unlock(&cmd_store_lock);
 }
 
+/* The store for a read command (release with store_done), or NULL. */
 static struct store *store_of(void)
 {
+	pthread_rwlock_rdlock(&cmd_store_lock);
 	struct server *sv = server_get ? server_get() : NULL;
-	return cmd_store ? cmd_store : sv ? sv->store : NULL;
+	struct store *s = cmd_store ? cmd_store : sv ? sv->store : NULL;
+	if (!s)
+		pthread_rwlock_unlock(&cmd_store_lock);
+	return s;
+}
+
+static void store_done(struct store *s)
+{
+	if (s)
+		pthread_rwlock_unlock(&cmd_store_lock);
 }
 
 /* Parsed flags of one command. */
@@ -164,10 +181,16 @@ static void run_list(struct ctl_conn *c, int argc, char **argv, bool retired)
 	struct args a;
 	if (parse(c, argc, argv, A_FILTER | A_SORT | (retired ? A_RETIRED : 0), &a) != 0)
 		return;
-	struct store *s = store_of();
-	if (a.npos || !s) {
+	if (a.npos) {
 		queue_filter_free(&a.f);
-		usage(c, a.npos ? "unexpected argument" : "no store");
+		usage(c, "unexpected argument");
+		return;
+	}
+	struct store *s = store_of();
+	if (!s) {
+		queue_filter_free(&a.f);
+		ctl_err(c, "queue not running\n");
+		ctl_done(c, 1);
 		return;
 	}
 	struct list_ctx l = {.c = c, .now = clock_wall_ms(), .retired = retired};
@@ -175,6 +198,7 @@ static void run_list(struct ctl_conn *c, int argc, char **argv, bool retired)
 	queue_filter_resolve(&a.f, l.now, retired);
 	int r = retired ? queue_walk_retired(s, &a.f, a.sort, a.asc, list_cb, &l)
 	                : queue_walk(s, &a.f, a.sort, a.asc, list_cb, &l);
+	store_done(s);
 	buf_free(&l.line);
 	queue_filter_free(&a.f);
 	if (r)
@@ -217,7 +241,9 @@ static void run_print(struct ctl_conn *c, int argc, char **argv, bool retired)
 	} rec;
 	memset(&rec, 0, sizeof rec);
 	struct store *s = store_of();
-	if (!s || store_load(s, retired ? STORE_CF_RETIRED : STORE_CF_QUEUE, store_key_slice(&k), sch, &rec) != 0) {
+	int rc = s ? store_load(s, retired ? STORE_CF_RETIRED : STORE_CF_QUEUE, store_key_slice(&k), sch, &rec) : -ENOENT;
+	store_done(s);
+	if (rc != 0) {
 		ctl_err(c, "no such %s message %llu\n", retired ? "retired" : "queued", (unsigned long long)id);
 		ctl_done(c, 1);
 		return;
@@ -251,6 +277,7 @@ static void cmd_dump(struct ctl_conn *c, int argc, char **argv)
 	struct store_queue_rec r = {0};
 	struct store *s = store_of();
 	if (!s || store_load(s, STORE_CF_QUEUE, store_key_slice(&k), &store_rec_queue, &r) != 0) {
+		store_done(s);
 		ctl_err(c, "no such queued message %llu\n", (unsigned long long)id);
 		ctl_done(c, 1);
 		return;
@@ -258,6 +285,7 @@ static void cmd_dump(struct ctl_conn *c, int argc, char **argv)
 	struct buf data;
 	buf_init(&data);
 	int rc = store_msgdata_read_all(s, r.data_id, &data, QUEUE_DUMP_MAX);
+	store_done(s);
 	if (rc < 0) {
 		ctl_err(c, "cannot read the message data of %llu\n", (unsigned long long)id);
 	} else {
@@ -271,9 +299,14 @@ static void cmd_dump(struct ctl_conn *c, int argc, char **argv)
 
 static void cmd_holdrule_list(struct ctl_conn *c, int argc, char **argv)
 {
-	struct store *s = store_of();
-	if (argc || !s) {
+	if (argc) {
 		usage(c, "no arguments");
+		return;
+	}
+	struct store *s = store_of();
+	if (!s) {
+		ctl_err(c, "queue not running\n");
+		ctl_done(c, 1);
 		return;
 	}
 	uint8_t kind = STORE_K_HOLDRULE;
@@ -291,6 +324,7 @@ static void cmd_holdrule_list(struct ctl_conn *c, int argc, char **argv)
 		store_codec_free(&store_rec_holdrule, &h);
 	}
 	store_iter_free(it);
+	store_done(s);
 	buf_free(&line);
 	ctl_done(c, 0);
 }

@@ -363,6 +363,7 @@ static inline void qt_stop_actors(struct qt *t)
 	CORE_MSG_STOP_CMD_send(t->mailbox, NULL, &(struct msg_empty){0}, &(struct actor_send_opts){.force = true});
 	qt_sleep_ms(50);
 	store_committer_stop(t->committer);
+	queue_cmds_set_store(NULL); /* waits for a command still reading */
 	store_close(t->s);
 	t->s = NULL;
 }
