@@ -15,6 +15,7 @@
 
 #include "conf/conf_duration.h"
 #include "core/clock.h"
+#include "core/xmalloc.h"
 #include "proto/base64.h"
 #include "store/store_rec.h"
 
@@ -107,11 +108,26 @@ static json_t *json_time(int64_t ms)
 	return json_string(clock_rfc3339(t, ms));
 }
 
+/* A JSON string; invalid UTF-8 (jansson refuses it) has its non-ASCII bytes shown as '?'. */
+static json_t *json_text(const char *v)
+{
+	json_t *j = json_string(v ? v : "");
+	if (j)
+		return j;
+	char *c = xstrdup(v);
+	for (char *p = c; *p; p++)
+		if ((uint8_t)*p >= 0x80)
+			*p = '?';
+	j = json_string(c);
+	free(c);
+	return j;
+}
+
 static json_t *json_strs(const struct store_strs *s)
 {
 	json_t *a = json_array();
 	for (uint32_t i = 0; i < s->n; i++)
-		json_array_append_new(a, json_string(s->v[i] ? s->v[i] : ""));
+		json_array_append_new(a, json_text(s->v[i]));
 	return a;
 }
 
@@ -135,11 +151,8 @@ static json_t *field_json(const struct store_field *f, const void *rec)
 		return *(const int64_t *)p ? json_time(*(const int64_t *)p) : json_null();
 	case STORE_FT_OPTBOOL:
 		return *(const int8_t *)p < 0 ? json_null() : json_boolean(*(const int8_t *)p);
-	case STORE_FT_STR: {
-		const char *v = *(char *const *)p;
-		json_t *j = json_string(v ? v : "");
-		return j ? j : json_stringn(v, strlen(v)); /* invalid UTF-8: jansson refuses it */
-	}
+	case STORE_FT_STR:
+		return json_text(*(char *const *)p);
 	case STORE_FT_BYTES: {
 		const struct buf *b = (const struct buf *)p;
 		if (!b->len)
@@ -157,7 +170,7 @@ static json_t *field_json(const struct store_field *f, const void *rec)
 		const struct store_strmap *m = (const struct store_strmap *)p;
 		json_t *o = json_object();
 		for (uint32_t i = 0; i < m->n; i++)
-			json_object_set_new(o, m->v[i].k, json_string(m->v[i].v ? m->v[i].v : ""));
+			json_object_set_new(o, m->v[i].k, json_text(m->v[i].v));
 		return o;
 	}
 	case STORE_FT_IPMAP: {

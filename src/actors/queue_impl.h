@@ -25,6 +25,8 @@ struct queue;
 /* ---- named limits ---- */
 #define QUEUE_SCAN_BATCH 256        /* next-attempt index entries read per step */
 #define QUEUE_GATHER_MAX 1000       /* records per DELIVERY_MSG_WORK_REQ (m0 + gathered) */
+#define QUEUE_GATHER_SCAN 5000      /* BaseID index entries examined per gathering (big
+                                     * submissions to many domains stay linear) */
 #define QUEUE_FLIGHT_MIN 64         /* in-flight records at least, whatever MaxConnections */
 #define QUEUE_FLIGHT_MAX 10000      /* in-flight records at most (credit) */
 #define QUEUE_FLIGHT_PER_CONN 4     /* in-flight records per Queue.MaxConnections */

@@ -123,7 +123,8 @@ static void gather(struct queue *q, const struct conf_domains *dc, const struct 
 	pk.len = 9;
 	struct store_iter *it = store_iter_prefix(q->s, STORE_CF_QUEUE, store_key_slice(&pk));
 	const char *dom = m0->recipient_domain ? m0->recipient_domain : "";
-	for (; store_iter_valid(it); store_iter_next(it)) {
+	int examined = 0;
+	for (; store_iter_valid(it) && examined < QUEUE_GATHER_SCAN; store_iter_next(it), examined++) {
 		if (*n >= QUEUE_GATHER_MAX || q->nflight + (int64_t)*n >= q->flight_max)
 			break;
 		struct slice k = store_iter_key(it), v = store_iter_value(it);

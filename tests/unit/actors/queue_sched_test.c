@@ -100,6 +100,35 @@ TEST(attempt_accounting_and_retry_schedule)
 	qt_stop(&t);
 }
 
+TEST(given_back_unattempted_goes_again_unchanged)
+{
+	struct qt t;
+	qt_start(&t, true, NULL);
+	struct qt_rcpt rc = {"bob", "example.org"};
+	CHECK_INT(qt_add(&t, &rc, 1), 0);
+	uint64_t id = qt_c->add_ids[0];
+	CHECK(qt_wait_ge(&qt_r->handed, 1));
+	/* The router gives it back without accounting an attempt (e.g. shutting down). */
+	struct queue_result_evt e = {.id = id, .outcome = 3};
+	QUEUE_MSG_RESULT_EVT_send(t.queue, &qt_r->a, &e, NULL);
+	struct delivery_done_evt d = {.ids = {.v = &id, .n = 1}};
+	DELIVERY_MSG_DONE_EVT_send(t.queue, &qt_r->a, &d, NULL);
+	CHECK(qt_wait_ge(&qt_r->handed, 2)); /* after its cool-down */
+	struct store_queue_rec r;
+	CHECK_INT(qt_load(&t, id, &r), 0);
+	CHECK_INT(r.attempts, 0);
+	CHECK_INT(r.results.n, 0);
+	CHECK_INT(r.next_attempt, r.queued);
+	store_codec_free(&store_rec_queue, &r);
+	/* An ATTEMPT_REQ for a record the queue did not hand out is refused (left out). */
+	uint64_t bogus = id + 1000;
+	struct queue_attempt_req ar = {.ids = {.v = &bogus, .n = 1}};
+	QUEUE_MSG_ATTEMPT_REQ_send(t.queue, &qt_r->a, &ar, NULL);
+	CHECK(qt_wait_ge(&qt_r->attempt_res, 1));
+	CHECK_INT(qt_r->nlast_accounted, 0);
+	qt_stop(&t);
+}
+
 /* Adds n records in submissions of 1000 recipients at 1000 different domains. */
 static void add_many(struct qt *t, int n)
 {
