@@ -41,7 +41,10 @@ struct mailbox_deliveries *mailbox_deliveries_new(size_t n);
 /** Frees the list and its entries. */
 void mailbox_deliveries_free(struct mailbox_deliveries *l);
 
-/** Starts the actor on w (NULL: a new dedicated worker). committer: store committer id. */
+/** Starts the actor on w (NULL: a new dedicated worker). committer: store committer id.
+ * CORE_MSG_STOP_CMD stops it once every commit it sent has been answered (and answered on).
+ * The value of the `b` key (a versioned mailbox record: ID, Name, UIDValidity, UIDNext,
+ * Created) is described in docs/store.md. */
 uint64_t mailbox_store_start(struct store *s, uint64_t committer, struct worker *w);
 
 #endif

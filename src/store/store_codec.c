@@ -188,6 +188,10 @@ static int dec_str(struct dec *d, const msgpack_object *o, size_t cap, char **ou
 		return dec_fail(d, "not a string");
 	if (o->via.str.size > cap)
 		return dec_fail(d, "string over its cap");
+	if (o->via.str.size == 0) { /* msgpack-c may give NULL for an empty string */
+		*out = xstrdup("");
+		return 0;
+	}
 	if (memchr(o->via.str.ptr, 0, o->via.str.size))
 		return dec_fail(d, "NUL inside a string");
 	*out = xstrndup(o->via.str.ptr, o->via.str.size);
@@ -296,7 +300,8 @@ static int dec_field(struct dec *d, const struct store_field *f, const msgpack_o
 			return dec_fail(d, "not bytes");
 		if (o->via.bin.size > f->cap)
 			return dec_fail(d, "bytes over their cap");
-		buf_append(FIELD_AT(rec, f, struct buf), o->via.bin.ptr, o->via.bin.size);
+		if (o->via.bin.size) /* msgpack-c may give NULL for empty data */
+			buf_append(FIELD_AT(rec, f, struct buf), o->via.bin.ptr, o->via.bin.size);
 		return 0;
 	case STORE_FT_STRS:
 		return dec_strs(d, o, f->cap, FIELD_AT(rec, f, struct store_strs));

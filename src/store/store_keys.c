@@ -130,6 +130,13 @@ void store_key_qheld(struct store_key *k, uint64_t id)
 	k_u64(k, id);
 }
 
+void store_key_qbase(struct store_key *k, uint64_t base_id, uint64_t id)
+{
+	k_reset(k, STORE_K_QBASE);
+	k_u64(k, base_id);
+	k_u64(k, id);
+}
+
 int store_key_fromid(struct store_key *k, struct slice fromid)
 {
 	k_reset(k, STORE_K_FROMID);
@@ -146,6 +153,13 @@ void store_key_rkeep(struct store_key *k, int64_t keep_until_ms, uint64_t id)
 {
 	k_reset(k, STORE_K_RKEEP);
 	k_time(k, keep_until_ms);
+	k_u64(k, id);
+}
+
+void store_key_rlast(struct store_key *k, int64_t last_activity_ms, uint64_t id)
+{
+	k_reset(k, STORE_K_RLAST);
+	k_time(k, last_activity_ms);
 	k_u64(k, id);
 }
 

@@ -68,11 +68,11 @@ static inline struct slice store_key_slice(const struct store_key *k)
 #define STORE_K_QDUE 'n'       /* 'n' <nextattempt ms> <id> -> "" ; only records with Hold=false */
 #define STORE_K_QHELD 'h'      /* 'h' <id> -> "" ; records with Hold=true */
 #define STORE_K_FROMID 'f'     /* 'f' <fromid bytes> -> be64 id (queue and retired) */
-#define STORE_K_QBASE 'b'      /* 'b' <baseid> <id> -> "" combined delivery (reserved) */
+#define STORE_K_QBASE 'b'      /* 'b' <baseid> <id> -> recipient domain: combined delivery */
 /* retired */
 #define STORE_K_RREC 'r'       /* 'r' <id> -> retired record */
 #define STORE_K_RKEEP 'k'      /* 'k' <keepuntil ms> <id> -> "" cleanup index */
-#define STORE_K_RLAST 'l'      /* 'l' <lastactivity ms> <id> -> "" listing order (reserved) */
+#define STORE_K_RLAST 'l'      /* 'l' <lastactivity ms> <id> -> "" listing order */
 /* holdrules */
 #define STORE_K_HOLDRULE 'h'   /* 'h' <id> -> hold rule */
 /* suppression (reserved) */
@@ -119,6 +119,8 @@ void store_key_qrec(struct store_key *k, uint64_t id);
 void store_key_qdue(struct store_key *k, int64_t next_ms, uint64_t id);
 /** queue: the held index entry. */
 void store_key_qheld(struct store_key *k, uint64_t id);
+/** queue: the combined-delivery index entry of record id whose BaseID is base_id. */
+void store_key_qbase(struct store_key *k, uint64_t base_id, uint64_t id);
 /** queue or retired: the FromID index entry. Returns 0, or -E2BIG when fromid is too long. */
 int store_key_fromid(struct store_key *k, struct slice fromid);
 
@@ -126,6 +128,9 @@ int store_key_fromid(struct store_key *k, struct slice fromid);
 void store_key_rrec(struct store_key *k, uint64_t id);
 /** retired: the keep-until (cleanup) index entry. */
 void store_key_rkeep(struct store_key *k, int64_t keep_until_ms, uint64_t id);
+
+/** retired: the last-activity (listing) index entry. */
+void store_key_rlast(struct store_key *k, int64_t last_activity_ms, uint64_t id);
 
 /** holdrules: the rule with this id. */
 void store_key_holdrule(struct store_key *k, uint64_t id);
