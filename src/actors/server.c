@@ -45,10 +45,8 @@
 
 #define SHUTDOWN_GRACE_MS 30000
 
-/* Entry points of the queue and delivery actors (their headers land with them). */
+/* Entry point of the delivery router (its header lands with it). */
 struct worker;
-uint64_t queue_start(struct store *s, uint64_t committer, const struct conf_static *st, struct worker *w);
-void queue_cmds_register(void);
 uint64_t delivery_router_start(const struct conf_static *st, struct worker *w);
 
 static struct server srv;
@@ -238,6 +236,8 @@ static void shutdown_all(void)
 	int64_t deadline = clock_mono_ms() + SHUTDOWN_GRACE_MS + 2000;
 	while (smtp_listener_sessions() > 0 && clock_mono_ms() < deadline)
 		usleep(20000);
+	queue_stop();
+	CORE_MSG_STOP_CMD_send(srv.mailbox, NULL, &(struct msg_empty){0}, &(struct actor_send_opts){.force = true});
 	store_committer_stop(srv.committer);
 	worker_pool_stop();
 	store_close(srv.store);
