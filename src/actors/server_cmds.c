@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/worker.h"
+#include "store/store_dump.h"
 
 static void cmd_status(struct ctl_conn *c, int argc, char **argv)
 {
@@ -70,9 +71,31 @@ static void cmd_loglevel(struct ctl_conn *c, int argc, char **argv)
 	ctl_done(c, 0);
 }
 
+static int dump_line_cb(void *arg, const char *line, size_t len)
+{
+	struct ctl_conn *c = arg;
+	ctl_out_bytes(c, line, len);
+	ctl_out_bytes(c, "\n", 1);
+	return 0;
+}
+
+/* tern store dump [cf]: every record as text (records decoded, chunks as lengths). */
+static void cmd_store_dump(struct ctl_conn *c, int argc, char **argv)
+{
+	int cf = -1;
+	if (argc > 1 || (argc == 1 && (cf = store_cf_parse(argv[0])) < 0)) {
+		ctl_err(c, "usage: tern store dump [column family]\n");
+		ctl_done(c, 2);
+		return;
+	}
+	long n = store_dump(server_get()->store, cf, 256, dump_line_cb, c);
+	ctl_done(c, n < 0 ? 1 : 0);
+}
+
 static const struct control_cmd cmds[] = {
 	{"status", "status: version, uptime, workers and actors of the running server", cmd_status},
 	{"metrics", "metrics: Prometheus metrics of the running server", cmd_metrics},
+	{"store dump", "store dump [cf]: the stored records as text, one per line", cmd_store_dump},
 	{"loglevel", "loglevel <level>: change the log level of the running server", cmd_loglevel},
 	{"debug clock advance", "debug clock advance <duration>: move Tern's wall clock forward (tests)",
 	 cmd_clock_advance},
