@@ -10,6 +10,7 @@
 #include "actors/control.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #define REQUEST_MAX (1u << 20)
 #define ARGS_MAX 256
 #define CONN_TIMEOUT_MS (10 * 60 * 1000)
+#define CTL_STREAM_BYTES (256u << 10)
 
 struct ctl_conn {
 	struct actor a; /* first: the actor's memory is the connection's */
@@ -101,6 +103,30 @@ static void frame(struct ctl_conn *c, const char *kind, const void *p, size_t n,
 	buf_free(&body);
 }
 
+/* Long outputs (listings, dumps) are written while the command runs: this is the control
+ * thread, which may block, and no operation is in flight on the socket while a command runs. */
+static void flush_blocking(struct ctl_conn *c)
+{
+	if (c->op.busy || c->closing)
+		return;
+	while (c->sent < c->out.len) {
+		ssize_t w = send(c->fd, c->out.p + c->sent, c->out.len - c->sent, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+			if (poll(&pfd, 1, 30000) <= 0)
+				break;
+			continue;
+		}
+		if (w <= 0) {
+			c->closing = true; /* the client went away: drop the rest */
+			break;
+		}
+		c->sent += (size_t)w;
+	}
+	buf_consume(&c->out, c->sent);
+	c->sent = 0;
+}
+
 void ctl_out_bytes(struct ctl_conn *c, const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -110,6 +136,8 @@ void ctl_out_bytes(struct ctl_conn *c, const void *p, size_t n)
 		b += k;
 		n -= k;
 	}
+	if (c->out.len >= CTL_STREAM_BYTES)
+		flush_blocking(c);
 }
 
 static void vout(struct ctl_conn *c, const char *kind, const char *fmt, va_list ap)
@@ -213,9 +241,14 @@ void ctl_done(struct ctl_conn *c, int status)
 	c->done = true;
 	c->reply_cb = NULL;
 	frame(c, "x", NULL, 0, status);
-	if (c->closing)
-		return;
 	timer_stop(&c->idle);
+	if (c->closing) { /* the client went away while the command ran */
+		if (!c->op.busy) {
+			io_op_init(&c->op, conn_closed_cb, c);
+			io_close(&c->op, c->fd);
+		}
+		return;
+	}
 	io_op_init(&c->op, send_cb, c);
 	io_send(&c->op, c->fd, c->out.p, c->out.len);
 }
