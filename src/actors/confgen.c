@@ -181,10 +181,13 @@ int confgen_check_absent(const char *const *paths, size_t n, struct buf *err)
 	return r;
 }
 
-int confgen_validate(const char *path, struct buf *err)
+int confgen_validate(const char *dir, const struct buf *text, struct buf *err)
 {
+	char name[CONFGEN_PATH_MAX];
+	if (confgen_path(name, dir, "tern.conf", err) != 0)
+		return -1;
 	struct conf_static *st = NULL;
-	if (conf_static_load(path, &st, err) != 0)
+	if (conf_static_parse(name, text->p, text->len, dir, &st, err) != 0)
 		return -1;
 	struct conf_domains *dc = NULL;
 	int r = conf_domains_load(st->domains_path, st, &dc, err);

@@ -52,9 +52,10 @@ int confgen_store_password(const char *datadir, const char *account, const char 
  * `<path> already exists` line per existing path in err. */
 int confgen_check_absent(const char *const *paths, size_t n, struct buf *err);
 
-/** Loads tern.conf at path and its domains.conf, as `serve` would, to prove
- * that generated files are valid. Returns 0, or -1 with the loader's
- * messages in err. */
-int confgen_validate(const char *path, struct buf *err);
+/** Parses text as the tern.conf of the absolute directory dir (without
+ * writing it) and loads dir/domains.conf against it, as `serve` would, to
+ * prove that generated files are valid before tern.conf is created.
+ * Returns 0, or -1 with the loader's messages in err. */
+int confgen_validate(const char *dir, const struct buf *text, struct buf *err);
 
 #endif

@@ -127,23 +127,6 @@ static int write_dkim_key(const char *dir, struct buf *err)
 	return r;
 }
 
-/* Parses the tern.conf text as if it were dir/tern.conf and loads the written
- * domains.conf against it: a generator bug shows up here, not at serve. */
-static int validate(const char *dir, const struct buf *text, struct buf *err)
-{
-	char name[CONFGEN_PATH_MAX];
-	if (confgen_path(name, dir, "tern.conf", err) != 0)
-		return -1;
-	struct conf_static *st = NULL;
-	if (conf_static_parse(name, text->p, text->len, dir, &st, err) != 0)
-		return -1;
-	struct conf_domains *dc = NULL;
-	int r = conf_domains_load(st->domains_path, st, &dc, err);
-	conf_domains_release(dc);
-	conf_static_free(st);
-	return r;
-}
-
 int localserve_conf_write(const char *dir, const char *const *ips, size_t nips, struct buf *static_text,
                           struct buf *err)
 {
@@ -161,7 +144,7 @@ int localserve_conf_write(const char *dir, const char *const *ips, size_t nips, 
 	localserve_conf_text(ips, nips, static_text, &dc);
 	int r = -1;
 	if (confgen_path(p1, dir, "domains.conf", err) == 0 && confgen_write(p1, dc.p, dc.len, 0644, false, err) == 0)
-		r = validate(dir, static_text, err);
+		r = confgen_validate(dir, static_text, err);
 	buf_free(&dc);
 	return r;
 }
