@@ -9,9 +9,11 @@
  * one is added), then the added TLS-Required. The body is never touched. */
 #include "actors/sendmail_msg.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
+#include "core/xmalloc.h"
 #include "proto/rfc2047.h"
 #include "proto/rfc5322.h"
 
@@ -59,6 +61,45 @@ static void put_from(const struct sendmail_msg_opts *o, struct buf *out)
 	buf_printf(out, "<%s>\r\n", o->from);
 }
 
+/* `To: root, admin`: local names without a domain, which cron and scripts
+ * write and an address-list parser refuses. Appends them and returns 0, or -1
+ * when a part is something else. */
+static int local_names(struct slice value, struct rfc5322_addr_list *to)
+{
+	size_t start = to->n;
+	size_t i = 0;
+	while (i <= value.len) {
+		size_t j = i;
+		while (j < value.len && value.p[j] != ',')
+			j++;
+		size_t a = i, b = j;
+		while (a < b && (value.p[a] == ' ' || value.p[a] == '\t' || value.p[a] == '\r' || value.p[a] == '\n'))
+			a++;
+		while (b > a && (value.p[b - 1] == ' ' || value.p[b - 1] == '\t' || value.p[b - 1] == '\r' || value.p[b - 1] == '\n'))
+			b--;
+		bool ok = b > a && b - a <= RFC5322_ADDR_PART_MAX;
+		for (size_t k = a; k < b && ok; k++)
+			ok = isalnum(value.p[k]) || strchr("._+-", value.p[k]);
+		if (!ok) {
+			while (to->n > start)
+				rfc5322_addr_free(&to->v[--to->n]);
+			return -1;
+		}
+		if (to->n == to->cap) {
+			to->cap = to->cap ? 2 * to->cap : 4;
+			to->v = xrealloc(to->v, to->cap * sizeof *to->v);
+		}
+		struct rfc5322_addr *e = &to->v[to->n++];
+		memset(e, 0, sizeof *e);
+		e->name = xstrdup("");
+		e->localpart = xstrndup((const char *)value.p + a, b - a);
+		e->domain = xstrdup("");
+		e->address = xstrdup(e->localpart);
+		i = j + 1;
+	}
+	return 0;
+}
+
 static bool named(const struct rfc5322_field *f, const char *name)
 {
 	return f->name.len == strlen(name) && strncasecmp((const char *)f->name.p, name, f->name.len) == 0;
@@ -99,7 +140,8 @@ int sendmail_msg_prepare(struct slice in, const struct sendmail_msg_opts *o, str
 	while (rfc5322_iter_next(&it, &f)) {
 		if (named(&f, "From") || (o->tls_required_no && named(&f, "TLS-Required")))
 			continue;
-		if (o->collect_to && named(&f, "To") && rfc5322_addr_list_parse(f.value, RFC5322_ADDR_UTF8, to) < 0) {
+		if (o->collect_to && named(&f, "To") && rfc5322_addr_list_parse(f.value, RFC5322_ADDR_UTF8, to) < 0 &&
+		    local_names(f.value, to) < 0) {
 			buf_printf(err, "cannot parse the To: field");
 			r = -1;
 		}

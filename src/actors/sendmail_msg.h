@@ -25,7 +25,8 @@ struct sendmail_msg_opts {
  *  - every From: field is removed and `From: [name] <from>` put first (a
  *    non-ASCII name RFC 2047-encoded, others quoted);
  *  - with tls_required_no, TLS-Required fields are replaced by `TLS-Required: No`.
- * With collect_to, the mailboxes of every To: field are appended to to.
+ * With collect_to, the mailboxes of every To: field are appended to to; a
+ * field of bare local names (`To: root`) gives entries with an empty domain.
  * *has8bit (may be NULL) is set when the result holds a byte >= 0x80.
  * Returns 0, or -1 with a message in err (a To: that does not parse). */
 int sendmail_msg_prepare(struct slice in, const struct sendmail_msg_opts *o, struct buf *out,
