@@ -61,40 +61,58 @@ static void put_from(const struct sendmail_msg_opts *o, struct buf *out)
 	buf_printf(out, "<%s>\r\n", o->from);
 }
 
-/* `To: root, admin`: local names without a domain, which cron and scripts
- * write and an address-list parser refuses. Appends them and returns 0, or -1
- * when a part is something else. */
-static int local_names(struct slice value, struct rfc5322_addr_list *to)
+static bool local_name(const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > RFC5322_ADDR_PART_MAX)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (!isalnum(p[k]) && !strchr("._+-", p[k]))
+			return false;
+	return true;
+}
+
+static void add_local_name(struct rfc5322_addr_list *to, const uint8_t *p, size_t n)
+{
+	if (to->n == to->cap) {
+		to->cap = to->cap ? 2 * to->cap : 4;
+		to->v = xrealloc(to->v, to->cap * sizeof *to->v);
+	}
+	struct rfc5322_addr *e = &to->v[to->n++];
+	memset(e, 0, sizeof *e);
+	e->name = xstrdup("");
+	e->localpart = xstrndup((const char *)p, n);
+	e->domain = xstrdup("");
+	e->address = xstrdup(e->localpart);
+}
+
+static bool wsp(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* `To: root, dev@example.org`: cron and scripts write local names without a
+ * domain, which an address-list parser refuses. Used when the strict parse
+ * failed: each comma-separated part is a local name or a mailbox list of its
+ * own. Appends them and returns 0, or -1 (to unchanged) when a part is neither. */
+static int lenient_to(struct slice value, struct rfc5322_addr_list *to)
 {
 	size_t start = to->n;
-	size_t i = 0;
-	while (i <= value.len) {
+	for (size_t i = 0; i <= value.len;) {
 		size_t j = i;
 		while (j < value.len && value.p[j] != ',')
 			j++;
 		size_t a = i, b = j;
-		while (a < b && (value.p[a] == ' ' || value.p[a] == '\t' || value.p[a] == '\r' || value.p[a] == '\n'))
+		while (a < b && wsp(value.p[a]))
 			a++;
-		while (b > a && (value.p[b - 1] == ' ' || value.p[b - 1] == '\t' || value.p[b - 1] == '\r' || value.p[b - 1] == '\n'))
+		while (b > a && wsp(value.p[b - 1]))
 			b--;
-		bool ok = b > a && b - a <= RFC5322_ADDR_PART_MAX;
-		for (size_t k = a; k < b && ok; k++)
-			ok = isalnum(value.p[k]) || strchr("._+-", value.p[k]);
-		if (!ok) {
+		if (local_name(value.p + a, b - a)) {
+			add_local_name(to, value.p + a, b - a);
+		} else if (rfc5322_addr_list_parse(slice_of(value.p + a, b - a), RFC5322_ADDR_UTF8, to) <= 0) {
 			while (to->n > start)
 				rfc5322_addr_free(&to->v[--to->n]);
 			return -1;
 		}
-		if (to->n == to->cap) {
-			to->cap = to->cap ? 2 * to->cap : 4;
-			to->v = xrealloc(to->v, to->cap * sizeof *to->v);
-		}
-		struct rfc5322_addr *e = &to->v[to->n++];
-		memset(e, 0, sizeof *e);
-		e->name = xstrdup("");
-		e->localpart = xstrndup((const char *)value.p + a, b - a);
-		e->domain = xstrdup("");
-		e->address = xstrdup(e->localpart);
 		i = j + 1;
 	}
 	return 0;
@@ -141,7 +159,7 @@ int sendmail_msg_prepare(struct slice in, const struct sendmail_msg_opts *o, str
 		if (named(&f, "From") || (o->tls_required_no && named(&f, "TLS-Required")))
 			continue;
 		if (o->collect_to && named(&f, "To") && rfc5322_addr_list_parse(f.value, RFC5322_ADDR_UTF8, to) < 0 &&
-		    local_names(f.value, to) < 0) {
+		    lenient_to(f.value, to) < 0) {
 			buf_printf(err, "cannot parse the To: field");
 			r = -1;
 		}

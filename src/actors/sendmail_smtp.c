@@ -276,6 +276,10 @@ static int step_cb(void *ctx, bool first, struct slice challenge, struct buf *ou
 		buf_append(out, st.out.p, st.out.len);
 		return SMTP_CLIENT_SASL_OK;
 	default:
+		/* The server's SCRAM `e=` (e.g. invalid-proof): answer it with an empty
+		 * response, so that its 535 is what the user sees rather than an abort. */
+		if (!first && st.err == SASL_ERR_SERVER)
+			return SMTP_CLIENT_SASL_OK;
 		return SMTP_CLIENT_SASL_FAIL;
 	}
 }
