@@ -12,10 +12,12 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,11 +87,24 @@ static int mkdirs(const char *path)
 	return r;
 }
 
+/* Whether ::1 can be bound here: on a host without IPv6 the default listener
+ * gets 127.0.0.1 only, instead of a server that cannot start. */
+static bool have_ipv6_loopback(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
 static int first_start(const char *dir, const struct localserve_opts *o, const char *conf_path)
 {
 	static const char *const default_ips[] = {"127.0.0.1", "::1"};
 	const char *const *ips = o->nips ? o->ips : default_ips;
-	size_t nips = o->nips ? o->nips : 2;
+	size_t nips = o->nips ? o->nips : have_ipv6_loopback() ? 2 : 1;
 	struct buf err, text;
 	buf_init(&err);
 	buf_init(&text);
