@@ -6,10 +6,8 @@
  * REQUIRETLS checks, pipelining and reply parsing are not written twice.
  * Waits follow the engine's per-wait limits (a new wait starts when its
  * sequence changes). TLS goes through the in-memory TLS engine: ciphertext
- * is moved between the socket and tls_conn here. The SASL plug-in maps the
- * engine's AUTH callbacks onto sasl_client (channel binding for -PLUS from the
- * TLS connection); with no AuthMethod it picks the strongest offered
- * mechanism, PLAIN only over TLS. */
+ * is moved between the socket and tls_conn here. AUTH is the SASL plug-in of
+ * sendmail_auth.c. */
 #include "actors/sendmail_smtp.h"
 
 #include <errno.h>
@@ -23,10 +21,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "actors/sendmail_auth.h"
 #include "conf/conf_submit.h"
 #include "core/clock.h"
 #include "core/xmalloc.h"
-#include "proto/sasl.h"
 #include "proto/smtp_client.h"
 #include "proto/tls.h"
 
@@ -207,91 +205,6 @@ static int dial(const struct conf_submit *cf, struct buf *err)
 	return fd;
 }
 
-/* ---- SASL plug-in ---- */
-
-struct sm_auth {
-	const struct conf_submit *cf;
-	struct sm_conn *conn;
-	struct sasl_client *sc;
-	struct buf cb;
-};
-
-static const enum sasl_mech auto_order[] = {SASL_SCRAM_SHA_256_PLUS, SASL_SCRAM_SHA_256, SASL_SCRAM_SHA_1_PLUS,
-					    SASL_SCRAM_SHA_1, SASL_CRAM_MD5, SASL_PLAIN};
-
-static bool offered_has(const char *const *offered, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(offered[i], name) == 0)
-			return true;
-	return false;
-}
-
-static struct sasl_client *make_client(struct sm_auth *a, enum sasl_mech mech, bool tls)
-{
-	struct sasl_client_cfg cfg = {.mech = mech, .user = slice_str(a->cf->username),
-	                              .password = slice_str(a->cf->password)};
-	if (tls && a->conn->tls) {
-		cfg.chan.tls = true;
-		const char *v = tls_conn_version(a->conn->tls);
-		cfg.chan.tls_version = v && strcmp(v, "TLS1.3") == 0 ? 13 : 12;
-		buf_reset(&a->cb);
-		if (tls_conn_channel_binding(a->conn->tls, tls_conn_cb_type(a->conn->tls), &a->cb) == TLS_OK)
-			cfg.chan.cb_data = buf_slice(&a->cb);
-	}
-	return sasl_client_new(&cfg);
-}
-
-static const char *choose_cb(void *ctx, const char *const *offered, size_t n, bool tls)
-{
-	struct sm_auth *a = ctx;
-	sasl_client_free(a->sc);
-	a->sc = NULL;
-	for (size_t i = 0; i < sizeof auto_order / sizeof auto_order[0]; i++) {
-		enum sasl_mech m = auto_order[i];
-		const char *name = sasl_mech_name(m);
-		bool wanted = *a->cf->auth_method ? strcmp(a->cf->auth_method, name) == 0 : (m != SASL_PLAIN || tls);
-		if (!wanted || !offered_has(offered, n, name) || (sasl_mech_is_plus(m) && !tls))
-			continue;
-		a->sc = make_client(a, m, tls);
-		if (a->sc)
-			return name;
-	}
-	return NULL;
-}
-
-static int step_cb(void *ctx, bool first, struct slice challenge, struct buf *out)
-{
-	struct sm_auth *a = ctx;
-	struct sasl_cstep st;
-	if (first)
-		sasl_client_start(a->sc, &st);
-	else
-		sasl_client_step(a->sc, challenge, &st);
-	switch (st.status) {
-	case SASL_CLIENT_WAIT:
-		return SMTP_CLIENT_SASL_NO_IR;
-	case SASL_CLIENT_RESPOND:
-	case SASL_CLIENT_DONE:
-		buf_append(out, st.out.p, st.out.len);
-		return SMTP_CLIENT_SASL_OK;
-	default:
-		/* The server's SCRAM `e=` (e.g. invalid-proof): answer it with an empty
-		 * response, so that its 535 is what the user sees rather than an abort. */
-		if (!first && st.err == SASL_ERR_SERVER)
-			return SMTP_CLIENT_SASL_OK;
-		return SMTP_CLIENT_SASL_FAIL;
-	}
-}
-
-static int finish_cb(void *ctx)
-{
-	struct sm_auth *a = ctx;
-	return a->sc && sasl_client_verified(a->sc) ? 0 : -1;
-}
-
-static const struct smtp_client_auth_ops auth_ops = {choose_cb, step_cb, finish_cb};
-
 /* ---- the session ---- */
 
 static int read_cb(void *ctx, uint64_t off, struct slice *out)
@@ -439,13 +352,13 @@ int sendmail_smtp_submit(const struct sendmail_submission *s, struct buf *err)
 			snprintf(host, sizeof host, "%s", cf->local_hostname);
 		else if (gethostname(host, sizeof host) != 0 || !*host || strchr(host, ' '))
 			snprintf(host, sizeof host, "localhost");
-		struct sm_auth auth = {.cf = cf, .conn = &r.conn};
+		struct sendmail_auth auth = {.cf = cf, .tls = &r.conn.tls};
 		buf_init(&auth.cb);
 		struct smtp_client_config cfg = {
 			.ehlo_name = host,
 			.tls = cf->tls ? SMTP_CLIENT_TLS_IMPLICIT : cf->starttls ? SMTP_CLIENT_TLS_REQUIRED : SMTP_CLIENT_TLS_NONE,
 			.implicit_verified = verified,
-			.auth = *cf->username ? &auth_ops : NULL,
+			.auth = *cf->username ? &sendmail_auth_ops : NULL,
 			.auth_ctx = &auth,
 		};
 		r.rcpts = xcalloc(s->nrcpts, sizeof *r.rcpts);
@@ -462,8 +375,7 @@ int sendmail_smtp_submit(const struct sendmail_submission *s, struct buf *err)
 		smtp_client_free(r.eng);
 		smtp_client_txn_clear(&r.txn);
 		free(r.rcpts);
-		sasl_client_free(auth.sc);
-		buf_free(&auth.cb);
+		sendmail_auth_free(&auth);
 	} else if (err->len && err->p[err->len - 1] != '\n') {
 		buf_putc(err, '\n');
 	}
