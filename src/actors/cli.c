@@ -13,6 +13,8 @@
 
 #include "actors/control.h"
 #include "actors/localserve.h"
+#include "actors/quickstart.h"
+#include "actors/sendmail.h"
 #include "actors/server.h"
 #include "conf/conf.h"
 #include "conf/conf_static.h"
@@ -33,6 +35,9 @@ static const char usage_text[] =
 	"  serve                          run the server (listeners, queue, delivery)\n"
 	"  localserve [-dir DIR] [-ip IP] [-initonly]\n"
 	"                                 local development server on localhost\n"
+	"  quickstart [-hostname host] user@domain\n"
+	"                                 write a new config (in ./config) for a mail domain\n"
+	"  sendmail [-t] [-F name] [rcpt]  submit a message from stdin (/etc/ternsubmit.conf)\n"
 	"  version                        print the version\n"
 	"  help [command]                 this text\n"
 	"  status                         state of the running server\n"
@@ -42,8 +47,9 @@ static const char usage_text[] =
 	"  config ...                     change domains.conf through the server\n"
 	"  debug clock advance <dur>      move the server's wall clock forward (tests)\n"
 	"\n"
-	"Commands other than serve, localserve, version and help talk to the running\n"
-	"server over DataDir/ctl of the config given with -config (default " DEFAULT_CONFIG ").\n";
+	"Commands other than serve, localserve, quickstart, sendmail, version and help talk\n"
+	"to the running server over DataDir/ctl of the config given with -config\n"
+	"(default " DEFAULT_CONFIG ").\n";
 
 static int usage(void)
 {
@@ -91,6 +97,9 @@ static int password_from_stdin(const struct cli_opts *o, char **words)
 int cli_main(int argc, char **argv)
 {
 	struct cli_opts o = {.config = DEFAULT_CONFIG, .loglevel = -1};
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "sendmail") == 0)
+		return sendmail_main(argc - 1, argv + 1); /* installed as /usr/sbin/sendmail */
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *f = argv[i] + (argv[i][1] == '-' ? 2 : 1);
@@ -131,6 +140,10 @@ int cli_main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "localserve") == 0)
 		return localserve_main(o.loglevel, argc - i - 1, argv + i + 1);
+	if (strcmp(cmd, "quickstart") == 0)
+		return quickstart_main(o.loglevel, argc - i - 1, argv + i + 1);
+	if (strcmp(cmd, "sendmail") == 0)
+		return sendmail_main(argc - i - 1, argv + i + 1);
 	if (argc - i == 4 && strcmp(argv[i], "config") == 0 && strcmp(argv[i + 1], "account") == 0 &&
 	    strcmp(argv[i + 2], "password") == 0)
 		return password_from_stdin(&o, argv + i);
