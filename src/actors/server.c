@@ -24,6 +24,7 @@
 
 #include "actors/config_cmds.h"
 #include "actors/control.h"
+#include "actors/delivery_router.h"
 #include "actors/dns_resolver.h"
 #include "actors/mailbox_store.h"
 #include "actors/metrics_http.h"
@@ -45,9 +46,7 @@
 
 #define SHUTDOWN_GRACE_MS 30000
 
-/* Entry point of the delivery router (its header lands with it). */
-struct worker;
-uint64_t delivery_router_start(const struct conf_static *st, struct worker *w);
+
 
 static struct server srv;
 static bool srv_running;
