@@ -29,6 +29,7 @@ void netconn_init(struct netconn *c, int fd, const struct netconn_ops *ops, void
 	buf_init(&c->in);
 	buf_init(&c->pend);
 	buf_init(&c->inflight);
+	buf_init(&c->hold);
 	c->rbuf = xmalloc(NETCONN_RBUF);
 }
 
@@ -38,6 +39,7 @@ void netconn_free(struct netconn *c)
 	buf_free(&c->in);
 	buf_free(&c->pend);
 	buf_free(&c->inflight);
+	buf_free(&c->hold);
 	free(c->rbuf);
 	c->rbuf = NULL;
 }
@@ -73,6 +75,12 @@ static bool tls_pump(struct netconn *c)
 		if (r == TLS_WANT_IO)
 			return true;
 		c->handshaking = false;
+		if (r == TLS_OK && c->hold.len) { /* written during the handshake: first in line */
+			if (tls_conn_write(c->tls, buf_slice(&c->hold)) != TLS_OK)
+				r = TLS_ERR;
+			tls_flush(c);
+		}
+		buf_reset(&c->hold);
 		if (c->ops->tls_cb)
 			c->ops->tls_cb(c, r == TLS_OK ? 0 : -EPROTO);
 		if (r != TLS_OK || c->closing)
@@ -190,7 +198,11 @@ void netconn_write(struct netconn *c, const void *p, size_t n)
 {
 	if (c->closing || c->eof || n == 0)
 		return;
-	if (c->tls && !c->handshaking) {
+	if (c->tls && c->handshaking) {
+		buf_append(&c->hold, p, n); /* encrypted when the handshake completes */
+		return;
+	}
+	if (c->tls) {
 		if (tls_conn_write(c->tls, slice_of(p, n)) != TLS_OK) {
 			fail(c, -EPROTO);
 			return;
@@ -208,6 +220,7 @@ void netconn_tls_start(struct netconn *c, struct tls_conn *t)
 	c->tls = t;
 	c->handshaking = true;
 	buf_reset(&c->in); /* plaintext pipelined before TLS is never used */
+	buf_reset(&c->hold);
 	tls_pump(c);
 	if (c->handshaking && !c->closing)
 		netconn_read(c);
