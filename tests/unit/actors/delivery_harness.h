@@ -42,7 +42,7 @@ struct server *server_get(void)
 static struct store *h_store;
 static char h_dir[64];
 
-static void h_store_open(void)
+static __attribute__((unused)) void h_store_open(void)
 {
 	char *err = NULL;
 	store_tmp_dir(h_dir);
@@ -53,7 +53,7 @@ static void h_store_open(void)
 	}
 }
 
-static void h_store_close(void)
+static __attribute__((unused)) void h_store_close(void)
 {
 	store_close(h_store);
 	store_tmp_rm(h_dir);
@@ -75,7 +75,7 @@ struct h_rec {
 
 /* Writes message data (split in chunks of the given sizes; 0-terminated list, NULL: one
  * chunk) and n records sharing it; ids[] gets their ids. */
-static void h_add(const char *prefix, const char *data, const size_t *chunks, const struct h_rec *recs, size_t n,
+static __attribute__((unused)) void h_add(const char *prefix, const char *data, const size_t *chunks, const struct h_rec *recs, size_t n,
                   uint64_t *ids)
 {
 	struct store_batch *b = store_batch_new();
@@ -137,7 +137,7 @@ static void h_add(const char *prefix, const char *data, const size_t *chunks, co
 }
 
 /* One record with a one-chunk message; returns its id. */
-static uint64_t h_add1(const char *to_local, const char *to_domain, const char *data)
+static __attribute__((unused)) uint64_t h_add1(const char *to_local, const char *to_domain, const char *data)
 {
 	uint64_t id;
 	struct h_rec r = {.to_local = to_local, .to_domain = to_domain};
@@ -169,7 +169,7 @@ static size_t hq_nrefuse;
 static bool hq_fail_attempts;  /* answer ATTEMPT_REQ with an error */
 static uint64_t hq_id;
 
-static void hq_attempt(struct actor *self, const struct msg *m, const struct queue_attempt_req *p)
+static __attribute__((unused)) void hq_attempt(struct actor *self, const struct msg *m, const struct queue_attempt_req *p)
 {
 	uint64_t *ids = xcalloc(p->ids.n + 1, sizeof *ids);
 	uint32_t n = 0;
@@ -190,7 +190,7 @@ static void hq_attempt(struct actor *self, const struct msg *m, const struct que
 	free(ids);
 }
 
-static void hq_result(struct actor *self, const struct msg *m, const struct queue_result_evt *p)
+static __attribute__((unused)) void hq_result(struct actor *self, const struct msg *m, const struct queue_result_evt *p)
 {
 	pthread_mutex_lock(&hq_mu);
 	if (hq_nres < H_RESULTS_MAX) {
@@ -214,7 +214,7 @@ static void hq_result(struct actor *self, const struct msg *m, const struct queu
 	pthread_mutex_unlock(&hq_mu);
 }
 
-static void hq_done(struct actor *self, const struct msg *m, const struct delivery_done_evt *p)
+static __attribute__((unused)) void hq_done(struct actor *self, const struct msg *m, const struct delivery_done_evt *p)
 {
 	pthread_mutex_lock(&hq_mu);
 	hq_ndone += p->ids.n;
@@ -223,12 +223,12 @@ static void hq_done(struct actor *self, const struct msg *m, const struct delive
 }
 
 /* TEST_MSG_PING_CMD {seq: router}: stop that router from here, so STOPPED comes back here. */
-static void hq_ping(struct actor *self, const struct msg *m, const struct test_ping *p)
+static __attribute__((unused)) void hq_ping(struct actor *self, const struct msg *m, const struct test_ping *p)
 {
 	CORE_MSG_STOP_CMD_send(p->seq, self, &(struct msg_empty){0}, NULL);
 }
 
-static void hq_stopped_evt(struct actor *self, const struct msg *m, const struct msg_empty *p)
+static __attribute__((unused)) void hq_stopped_evt(struct actor *self, const struct msg *m, const struct msg_empty *p)
 {
 	pthread_mutex_lock(&hq_mu);
 	hq_stopped++;
@@ -247,14 +247,14 @@ static const struct actor_kind hq_kind = {
     },
 };
 
-static void h_queue_start(void)
+static __attribute__((unused)) void h_queue_start(void)
 {
 	struct h_queue *q = xcalloc(1, sizeof *q);
 	hq_id = actor_spawn(&q->a, &hq_kind, NULL);
 }
 
 /* Forgets results and settings of earlier tests. */
-static void h_clear(void)
+static __attribute__((unused)) void h_clear(void)
 {
 	pthread_mutex_lock(&hq_mu);
 	for (size_t i = 0; i < hq_nres; i++)
@@ -267,7 +267,7 @@ static void h_clear(void)
 }
 
 /* Waits until *counter >= n (at most ms). Returns whether it got there. */
-static bool h_wait_for(size_t *counter, size_t n, int64_t ms)
+static __attribute__((unused)) bool h_wait_for(size_t *counter, size_t n, int64_t ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -287,7 +287,7 @@ static bool h_wait_for(size_t *counter, size_t n, int64_t ms)
 }
 
 /* Waits for n results and n done ids. */
-static bool h_wait_results(size_t n)
+static __attribute__((unused)) bool h_wait_results(size_t n)
 {
 	bool ok = h_wait_for(&hq_nres, n, H_WAIT_MS) && h_wait_for(&hq_ndone, n, H_WAIT_MS);
 	if (!ok)
@@ -296,7 +296,7 @@ static bool h_wait_results(size_t n)
 }
 
 /* The result for id (NULL when none). Valid until h_clear. */
-static const struct h_result *h_result(uint64_t id)
+static __attribute__((unused)) const struct h_result *h_result(uint64_t id)
 {
 	const struct h_result *r = NULL;
 	pthread_mutex_lock(&hq_mu);
@@ -314,7 +314,7 @@ static const struct h_result *h_result(uint64_t id)
 
 /* ---- routers ---- */
 
-static struct conf_static *h_conf(const char *yaml)
+static __attribute__((unused)) struct conf_static *h_conf(const char *yaml)
 {
 	struct conf_static *st = NULL;
 	struct buf err;
@@ -328,7 +328,7 @@ static struct conf_static *h_conf(const char *yaml)
 }
 
 /* Sends WORK_REQ for ids to the router. */
-static void h_work(uint64_t router, const uint64_t *ids, size_t n, const char *transport, const char *domain,
+static __attribute__((unused)) void h_work(uint64_t router, const uint64_t *ids, size_t n, const char *transport, const char *domain,
                    int64_t attempt)
 {
 	struct delivery_work_req w = {.ids = {.v = (uint64_t *)ids, .n = (uint32_t)n},
@@ -338,7 +338,7 @@ static void h_work(uint64_t router, const uint64_t *ids, size_t n, const char *t
 }
 
 /* Stops a router through the queue stand-in and waits for DELIVERY_MSG_STOPPED_EVT. */
-static void h_router_stop(uint64_t router)
+static __attribute__((unused)) void h_router_stop(uint64_t router)
 {
 	size_t want = hq_stopped + 1;
 	ASSERT(TEST_MSG_PING_CMD_send(hq_id, NULL, &(struct test_ping){.seq = router}, NULL) == 0);
@@ -353,7 +353,7 @@ struct h_mx {
 	char out[128];
 };
 
-static const char *h_src(void)
+static __attribute__((unused)) const char *h_src(void)
 {
 	static char dir[1024];
 	const char *env = getenv("TERN_SRC");
@@ -367,7 +367,7 @@ static const char *h_src(void)
 }
 
 /* Starts mxsim.py with a JSON config; false when it could not bind. */
-static bool h_mx_start(struct h_mx *mx, const char *json)
+static __attribute__((unused)) bool h_mx_start(struct h_mx *mx, const char *json)
 {
 	char script[1200];
 	snprintf(script, sizeof script, "%s/tests/integ/smtp_servers/mxsim.py", h_src());
@@ -407,7 +407,7 @@ static bool h_mx_start(struct h_mx *mx, const char *json)
 	return true;
 }
 
-static void h_mx_stop(struct h_mx *mx)
+static __attribute__((unused)) void h_mx_stop(struct h_mx *mx)
 {
 	if (mx->pid <= 0)
 		return;
@@ -425,7 +425,7 @@ static void h_mx_stop(struct h_mx *mx)
 }
 
 /* Every event recorded so far (caller decrefs). */
-static json_t *h_mx_events(const struct h_mx *mx)
+static __attribute__((unused)) json_t *h_mx_events(const struct h_mx *mx)
 {
 	json_t *arr = json_array();
 	FILE *f = fopen(mx->out, "r");
@@ -443,7 +443,7 @@ static json_t *h_mx_events(const struct h_mx *mx)
 }
 
 /* Number of events of kind ev (and listener l, NULL: any). */
-static size_t h_mx_count(const struct h_mx *mx, const char *ev, const char *l)
+static __attribute__((unused)) size_t h_mx_count(const struct h_mx *mx, const char *ev, const char *l)
 {
 	json_t *a = h_mx_events(mx);
 	size_t n = 0, i;
@@ -459,7 +459,7 @@ static size_t h_mx_count(const struct h_mx *mx, const char *ev, const char *l)
 }
 
 /* The i-th event of kind ev (a new reference, or NULL). */
-static json_t *h_mx_event(const struct h_mx *mx, const char *ev, size_t idx)
+static __attribute__((unused)) json_t *h_mx_event(const struct h_mx *mx, const char *ev, size_t idx)
 {
 	json_t *a = h_mx_events(mx), *e, *found = NULL;
 	size_t i, n = 0;
@@ -474,21 +474,40 @@ static json_t *h_mx_event(const struct h_mx *mx, const char *ev, size_t idx)
 	return found;
 }
 
-static const char *h_jstr(json_t *o, const char *k)
+static __attribute__((unused)) const char *h_jstr(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "";
 }
 
+/* The bytes of a receiver's latin-1 decoded text (UTF-8 in the JSON) into out (cap bytes). */
+static __attribute__((unused)) size_t h_latin1(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p && n + 1 < cap) {
+		if (*p < 0x80) {
+			out[n++] = (char)*p++;
+		} else if ((p[0] & 0xe0) == 0xc0 && p[1]) {
+			out[n++] = (char)(((p[0] & 0x1f) << 6) | (p[1] & 0x3f));
+			p += 2;
+		} else {
+			break;
+		}
+	}
+	out[n] = 0;
+	return n;
+}
+
 /* Item i of the string array o[k] ("" when absent). */
-static const char *h_jidx(json_t *o, const char *k, size_t i)
+static __attribute__((unused)) const char *h_jidx(json_t *o, const char *k, size_t i)
 {
 	const char *s = json_string_value(json_array_get(json_object_get(o, k), i));
 	return s ? s : "";
 }
 
 /* Waits until mxsim recorded at least n events of kind ev (polling, bounded). */
-static bool h_mx_wait(const struct h_mx *mx, const char *ev, size_t n, int64_t ms)
+static __attribute__((unused)) bool h_mx_wait(const struct h_mx *mx, const char *ev, size_t n, int64_t ms)
 {
 	int64_t until = clock_mono_ms() + ms;
 	while (clock_mono_ms() < until) {
@@ -505,7 +524,7 @@ static bool h_mx_wait(const struct h_mx *mx, const char *ev, size_t n, int64_t m
 #include <netinet/in.h>
 
 /* Binds (and closes) a TCP socket on ip:port; whether that worked. */
-static bool h_port_free_on(const char *ip, int port)
+static __attribute__((unused)) bool h_port_free_on(const char *ip, int port)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len;
@@ -533,7 +552,7 @@ static bool h_port_free_on(const char *ip, int port)
 }
 
 /* A port that is free on every address of ips (NULL-terminated) right now. */
-static int h_pick_port(const char *const *ips)
+static __attribute__((unused)) int h_pick_port(const char *const *ips)
 {
 	for (int attempt = 0; attempt < 50; attempt++) {
 		int port = 20000 + (int)((clock_mono_ns() / 1000 + (uint64_t)getpid() * 7919 + attempt * 104729) % 40000);
