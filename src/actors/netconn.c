@@ -91,8 +91,10 @@ static bool tls_pump(struct netconn *c)
 	while ((r = tls_conn_read(c->tls, &c->in, NETCONN_RBUF)) == TLS_OK)
 		;
 	tls_flush(c);
-	if (c->in.len > before && c->ops->data_cb && !c->closing)
+	if (c->in.len > before && c->ops->data_cb && !c->closing) {
+		c->ndata++;
 		c->ops->data_cb(c);
+	}
 	if (r == TLS_CLOSED) {
 		fail(c, 0);
 		return false;
@@ -126,6 +128,7 @@ static void recv_cb(struct io_op *op, int res, uint32_t flags)
 	c->bytes_in += (uint64_t)res;
 	if (!c->tls) {
 		buf_append(&c->in, c->rbuf, (size_t)res);
+		c->ndata++;
 		if (c->ops->data_cb)
 			c->ops->data_cb(c);
 		return;
@@ -134,8 +137,12 @@ static void recv_cb(struct io_op *op, int res, uint32_t flags)
 		fail(c, -EPROTO);
 		return;
 	}
-	if (tls_pump(c) && c->handshaking && !c->closing)
-		netconn_read(c); /* the handshake needs more bytes whatever the owner asked */
+	/* The handshake needs more bytes whatever the owner asked; and records that
+	 * carried no plaintext (session tickets, key updates, a partial record) did
+	 * not answer the owner's read, so it stays asked for. */
+	uint64_t seen = c->ndata;
+	if (tls_pump(c) && !c->closing && (c->handshaking || c->ndata == seen))
+		netconn_read(c);
 }
 
 void netconn_read(struct netconn *c)

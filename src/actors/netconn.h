@@ -51,6 +51,7 @@ struct netconn {
 	struct buf inflight;    /* bytes handed to the kernel in the current send */
 	size_t inflight_off;
 	struct buf hold;        /* plaintext written during the TLS handshake, sent after it */
+	uint64_t ndata;         /* data_cb calls so far */
 };
 
 /** Takes ownership of fd (connected, non-blocking). */
