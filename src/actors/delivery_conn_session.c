@@ -173,6 +173,7 @@ static void arm_wait(struct delivery_conn *c)
 
 static void start_tls(struct delivery_conn *c)
 {
+	log_debug("delivery", "starting TLS", "host=%s", c->host);
 	enum smtp_client_tls mode;
 	bool verify;
 	delivery_target_tls(c->p.target, c->p.need, &mode, &verify);
@@ -194,6 +195,10 @@ static void drive_once(struct delivery_conn *c)
 		enum smtp_client_event ev = smtp_client_step(c->sc);
 		struct slice out = smtp_client_output(c->sc);
 		if (out.len) {
+			if (log_enabled(LOG_TRACE)) {
+				char q[512];
+				log_trace("delivery", "client said", "host=%s data=%s", c->host, log_quote(q, sizeof q, out));
+			}
 			netconn_write(&c->nc, out.p, out.len);
 			smtp_client_output_consumed(c->sc, out.len);
 		}
@@ -257,6 +262,11 @@ void delivery_conn_session_timeout(struct delivery_conn *c)
 static void data_cb(struct netconn *nc)
 {
 	struct delivery_conn *c = nc->owner;
+	if (log_enabled(LOG_TRACE)) {
+		char q[512];
+		log_trace("delivery", "server said", "host=%s data=%s", c->host,
+		          log_quote(q, sizeof q, buf_slice(&nc->in)));
+	}
 	if (c->sc && nc->in.len)
 		smtp_client_feed(c->sc, nc->in.p, nc->in.len);
 	buf_reset(&nc->in);
@@ -286,6 +296,8 @@ static bool verified(struct netconn *nc)
 static void tls_cb(struct netconn *nc, int status)
 {
 	struct delivery_conn *c = nc->owner;
+	log_debug("delivery", "TLS handshake done", "host=%s status=%d error=%s", c->host, status,
+	          status ? tls_conn_error(nc->tls) : "");
 	if (c->state == DC_TLS_IMPLICIT) {
 		timer_stop(&c->tmr);
 		if (status == 0) {

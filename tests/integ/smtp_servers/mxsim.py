@@ -26,7 +26,7 @@ CONFIG_JSON is {"listeners": [LISTENER, ...]}; each LISTENER binds one address:
 Prints "ready" once every listener is bound (or "error <why>" and exits 1), then
 serves until killed. OUTFILE gets one JSON line per event:
   {"ev": "conn", "l": name, "c": id, "active": n, "peer": ip}
-  {"ev": "txn", "l", "c", "mail", "rcpts", "via", "body", "tls", "auth", "ehlo"}
+  {"ev": "txn", "l", "c", "mail", "rcpts", "via", "body", "tls", "auth", "mech", "ehlo"}
   {"ev": "quit", "l", "c"}    and    {"ev": "close", "l", "c"}
 """
 import asyncio
@@ -176,6 +176,7 @@ async def session(cfg, reader, writer, implicit):
                     ok = len(parts) == 3 and parts[1].decode() == a["user"] and parts[2].decode() == a["password"]
                 if ok:
                     state["auth"] = a["user"]
+                    state["mech"] = args[1].upper()
                     send("235 2.7.0 authenticated\r\n")
                 else:
                     send("535 5.7.8 authentication failed\r\n")
@@ -260,7 +261,7 @@ async def session(cfg, reader, writer, implicit):
 
 async def finish_txn(cfg, state, cid, mail, rcpts, body, via, writer):
     record({"ev": "txn", "l": cfg["name"], "c": cid, "mail": mail, "rcpts": rcpts, "via": via,
-            "body": body.decode("latin-1"), "tls": state["tls"], "auth": state["auth"], "ehlo": state["ehlo"]})
+            "body": body.decode("latin-1"), "tls": state["tls"], "auth": state["auth"], "mech": state.get("mech"), "ehlo": state["ehlo"]})
     if cfg.get("data_delay"):
         await asyncio.sleep(cfg["data_delay"])
     writer.write((cfg.get("data_reply", "250 2.0.0 accepted").replace("\\r\\n", "\r\n") + "\r\n").encode())

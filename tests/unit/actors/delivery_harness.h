@@ -20,6 +20,7 @@
 #include "conf/conf_static.h"
 #include "core/actor.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
 #include "store/store_msgdata.h"
@@ -44,6 +45,9 @@ static char h_dir[64];
 
 static __attribute__((unused)) void h_store_open(void)
 {
+	const char *lv = getenv("TERN_TEST_LOG"); /* e.g. "trace" while debugging a test */
+	if (lv && log_level_parse(lv) >= 0)
+		log_set_level((enum log_level)log_level_parse(lv));
 	char *err = NULL;
 	store_tmp_dir(h_dir);
 	h_store = store_open(h_dir, &err);
