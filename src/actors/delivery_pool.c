@@ -320,18 +320,31 @@ static void make_room(struct delivery_router *r, struct delivery_dest *d)
 	}
 }
 
+/* Whether b would fit exactly where a did not (same requirements): then b need not be tried. */
+static bool same_needs(const struct delivery_job *a, const struct delivery_job *b)
+{
+	return a->target == b->target && a->need == b->need && a->requiretls == b->requiretls &&
+	       a->fresh_conn == b->fresh_conn && a->ips_pref == b->ips_pref && a->nips == b->nips &&
+	       (a->nips == 0 || netaddr_eq(&a->ips[0], &b->ips[0]));
+}
+
 void delivery_pool_pump(struct delivery_router *r, struct delivery_dest *d)
 {
 	if (r->stopping)
 		return;
-	struct delivery_job *prev = NULL, *j = d->whead;
+	struct delivery_job *prev = NULL, *j = d->whead, *stuck = NULL;
 	for (int scanned = 0; j && scanned < DELIVERY_PUMP_SCAN; scanned++) {
 		struct delivery_job *next = j->next;
-		struct delivery_pool_conn *pc = find_conn(r, d, j, false);
-		if (!pc)
-			pc = open_conn(r, d, j);
-		if (!pc)
-			pc = find_conn(r, d, j, true);
+		struct delivery_pool_conn *pc = NULL;
+		if (!stuck || !same_needs(stuck, j)) {
+			pc = find_conn(r, d, j, false);
+			if (!pc)
+				pc = open_conn(r, d, j);
+			if (!pc)
+				pc = find_conn(r, d, j, true);
+			if (!pc)
+				stuck = j;
+		}
 		if (pc) {
 			if (prev)
 				prev->next = next;
