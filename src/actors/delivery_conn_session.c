@@ -150,11 +150,18 @@ static void closed(struct delivery_conn *c)
 			c->redial = true;
 		} else {
 			struct delivery_res res = {0};
-			if (e)
+			bool temp = e ? delivery_result_session_temp(e) : true;
+			if (e && e->err == SMTP_CLIENT_ERR_TLS && c->cur->requiretls) {
+				/* queue.md §4: REQUIRETLS impossible with this host, never plaintext */
+				delivery_res_local(&res, DELIVERY_PERMANENT, 554, "5.7.30", "requiretls: %s",
+				                   e->text ? e->text : "no verified TLS");
+				temp = false;
+			} else if (e) {
 				delivery_result_fill(e, &res);
-			else
+			} else {
 				delivery_res_local(&res, DELIVERY_TEMPORARY, 451, "4.4.2", "connection closed");
-			delivery_conn_host_failed(c, &res, e ? delivery_result_session_temp(e) : true);
+			}
+			delivery_conn_host_failed(c, &res, temp);
 			delivery_res_free(&res);
 		}
 	}

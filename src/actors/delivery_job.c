@@ -7,6 +7,7 @@
  * record exactly once, in id order as given, then tells the queue the ids are free. */
 #include "actors/delivery_job.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
 
@@ -191,6 +193,24 @@ void delivery_job_exhausted(struct delivery_job *job)
 	delivery_res_free(&res);
 }
 
+static struct metric *outcome_m[4];
+static pthread_once_t outcome_once = PTHREAD_ONCE_INIT;
+
+static void outcome_init(void)
+{
+	static const char *const labels[4] = {"outcome=\"delivered\"", "outcome=\"temporary\"",
+	                                      "outcome=\"permanent\"", "outcome=\"not_attempted\""};
+	for (int i = 0; i < 4; i++)
+		outcome_m[i] = metric_counter("tern_delivery_results_total", labels[i],
+		                              "Records whose delivery attempt ended, by outcome.");
+}
+
+static struct metric *outcome_metric(int outcome)
+{
+	pthread_once(&outcome_once, outcome_init); /* connections on every worker finish jobs */
+	return outcome_m[outcome >= 0 && outcome <= 3 ? outcome : 3];
+}
+
 void delivery_job_finish(struct delivery_job *job, struct actor *from, uint64_t queue)
 {
 	int64_t dur = clock_mono_ms() - job->start_ms;
@@ -227,6 +247,7 @@ void delivery_job_finish(struct delivery_job *job, struct actor *from, uint64_t 
 		};
 		if (ev.error.len > 4096)
 			ev.error.len = 4096;
+		metric_add(outcome_metric(outcome), 1);
 		int rc = QUEUE_MSG_RESULT_EVT_send(queue, from, &ev, &(struct actor_send_opts){.force = true});
 		if (rc != 0)
 			log_error("delivery", "result not sent", "id=%llu rc=%d", (unsigned long long)r->id, rc);

@@ -19,6 +19,7 @@ CONFIG_JSON is {"listeners": [LISTENER, ...]}; each LISTENER binds one address:
   data_reply  reply after the message data (default 250)
   data_delay  seconds to wait before that reply
   tls         [cert, key]: offer STARTTLS
+  tls_broken  offer STARTTLS, answer it with 220 and garbage, then hang up
   implicit    [cert, key]: TLS from the first byte (port 465 style)
   auth        {"user": u, "password": p}: offer AUTH SCRAM-SHA-256 (and PLAIN);
               MAIL needs AUTH first
@@ -139,11 +140,15 @@ async def session(cfg, reader, writer, implicit):
                     send(cfg["ehlo_reply"].replace("\\r\\n", "\r\n") + "\r\n")
                 else:
                     caps = [name] + list(cfg.get("caps", DEFAULT_CAPS))
-                    if cfg.get("tls") and not state["tls"]:
+                    if (cfg.get("tls") or cfg.get("tls_broken")) and not state["tls"]:
                         caps.append("STARTTLS")
                     if cfg.get("auth"):
                         caps.append("AUTH SCRAM-SHA-256 PLAIN")
                     send("".join("250-%s\r\n" % c for c in caps[:-1]) + "250 %s\r\n" % caps[-1])
+            elif verb == "STARTTLS" and cfg.get("tls_broken"):
+                send("220 2.0.0 ready to start TLS\r\nthis is not a TLS handshake\r\n")
+                await writer.drain()
+                return
             elif verb == "STARTTLS" and cfg.get("tls") and not state["tls"]:
                 send("220 2.0.0 ready to start TLS\r\n")
                 await writer.drain()

@@ -384,6 +384,43 @@ TEST(stop_gives_back_waiting_records)
 	h_mx_stop(&mx);
 }
 
+/* Queue.MaxConnections: an idle connection is closed to make room for another host. */
+TEST(global_limit_closes_idle_connections_first)
+{
+	struct h_mx mx = {0};
+	if (!mx_start(&mx, lst("mxa", "127.0.0.21", NULL), lst("mxb", "127.0.0.22", NULL)))
+		return;
+	h_clear();
+	uint64_t r = router(r_nsd, "MaxConnections: 1");
+	uint64_t a = h_add1("rcpt", "order.deliv.test", MSG);
+	h_work(r, &a, 1, "", "order.deliv.test", 1);
+	h_wait_results(1);
+	uint64_t b = h_add1("rcpt", "[127.0.0.22]", MSG);
+	h_work(r, &b, 1, "", "[127.0.0.22]", 1);
+	h_wait_results(2);
+	h_router_stop(r);
+	const struct h_result *res = h_result(b);
+	if (res)
+		CHECK_INT(res->outcome, 0);
+	CHECK_INT(h_mx_count(&mx, "quit", "mxa"), 1);
+	json_t *q = h_mx_event(&mx, "quit", 0), *c = h_mx_event(&mx, "conn", 1);
+	CHECK(q && c);
+	if (q && c) /* mxa was let go before mxb was dialed */
+		CHECK_STR(h_jstr(c, "l"), "mxb");
+	json_decref(q);
+	json_decref(c);
+	h_mx_stop(&mx);
+}
+
+TEST(cname_loop_is_temporary)
+{
+	const struct h_result *res = deliver1(r_nsd, "loop1.example.test", NULL);
+	if (res) {
+		CHECK_INT(res->outcome, 1);
+		CHECK_STR(res->secode, "4.3");
+	}
+}
+
 int main(int argc, char **argv);
 #define main check_main
 TEST_MAIN()

@@ -7,8 +7,10 @@
 #include "check.h"
 
 #include "delivery_harness.h"
+#include "proto/tls.h"
 
 static int P;
+static struct tls_ctx *client_tls; /* opportunistic STARTTLS needs a context, nothing trusted */
 static struct conf_static *confs[32];
 static int nconfs;
 
@@ -24,7 +26,7 @@ static uint64_t router_full(const char *listeners_yaml, bool localserve)
 	ASSERT(nconfs < 32);
 	confs[nconfs++] = st;
 	struct delivery_env env = {.st = st, .store = h_store, .queue = hq_id, .direct_port = (uint16_t)P,
-	                           .localserve = localserve, .local_port = (uint16_t)P};
+	                           .localserve = localserve, .local_port = (uint16_t)P, .tls = client_tls};
 	return delivery_router_start_env(&env, NULL);
 }
 
@@ -359,6 +361,80 @@ TEST(source_address_from_smtp_listener)
 	h_mx_stop(&mx);
 }
 
+/* One record (rec) to [addr] through a fresh router; its result. */
+static const struct h_result *one(struct h_rec rec, const char *addr)
+{
+	char domain[64];
+	snprintf(domain, sizeof domain, "[%s]", addr);
+	rec.to_domain = domain;
+	uint64_t id;
+	h_add("", MSG, NULL, &rec, 1, &id);
+	h_clear();
+	uint64_t r = router();
+	h_work(r, &id, 1, "", domain, 1);
+	h_wait_results(1);
+	h_router_stop(r);
+	return h_result(id);
+}
+
+/* badinput.md #67: a failed opportunistic handshake is redialed in plaintext, but not
+ * for DMARC reports. */
+TEST(failed_starttls_redialed_in_plaintext)
+{
+	struct h_mx mx = {0};
+	if (!mx_start(&mx, "m", "127.0.0.21", "\"tls_broken\": true"))
+		return;
+	const struct h_result *res = one((struct h_rec){0}, "127.0.0.21");
+	if (res)
+		CHECK_INT(res->outcome, 0);
+	CHECK_INT(h_mx_count(&mx, "conn", NULL), 2);
+	json_t *t = h_mx_event(&mx, "txn", 0);
+	CHECK(t != NULL);
+	if (t) {
+		CHECK(json_is_false(json_object_get(t, "tls")));
+		json_decref(t);
+	}
+	res = one((struct h_rec){.dmarc = true}, "127.0.0.21");
+	if (res) {
+		CHECK_INT(res->outcome, 1);
+		if (!strstr(res->error, "TLS"))
+			CHECK_FAIL("error: %s", res->error);
+	}
+	CHECK_INT(h_mx_count(&mx, "conn", NULL), 3);
+	CHECK_INT(h_mx_count(&mx, "txn", NULL), 1);
+	h_mx_stop(&mx);
+}
+
+TEST(remote_size_too_small_is_permanent)
+{
+	struct h_mx mx = {0};
+	if (!mx_start(&mx, "m", "127.0.0.21", "\"caps\": [\"PIPELINING\", \"SIZE 10\"]"))
+		return;
+	const struct h_result *res = one((struct h_rec){0}, "127.0.0.21");
+	if (res) {
+		CHECK_INT(res->outcome, 2);
+		CHECK_STR(res->secode, "3.4");
+	}
+	CHECK_INT(h_mx_count(&mx, "txn", NULL), 0);
+	h_mx_stop(&mx);
+}
+
+/* REQUIRETLS to a host without STARTTLS: impossible, never plaintext (queue.md §4). */
+TEST(requiretls_without_starttls_is_permanent)
+{
+	struct h_mx mx = {0};
+	if (!mx_start(&mx, "m", "127.0.0.21", NULL))
+		return;
+	const struct h_result *res = one((struct h_rec){.rtls = 1}, "127.0.0.21");
+	if (res) {
+		CHECK_INT(res->outcome, 2);
+		CHECK_INT(res->code, 554);
+		CHECK_STR(res->secode, "7.30");
+	}
+	CHECK_INT(h_mx_count(&mx, "txn", NULL), 0);
+	h_mx_stop(&mx);
+}
+
 int main(int argc, char **argv);
 #define main check_main
 TEST_MAIN()
@@ -369,6 +445,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	const char *ips[] = {"127.0.0.1", "127.0.0.21", "127.0.0.27", "127.0.0.28", NULL};
 	P = h_pick_port(ips);
+	char err[TLS_ERR_MAX];
+	struct tls_client_opts o = {.no_system_roots = true};
+	client_tls = tls_ctx_client_new(&o, err);
+	ASSERT(client_tls);
+	worker_set_exit_hook(tls_thread_exit);
 	worker_pool_start(2);
 	h_store_open();
 	h_queue_start();
@@ -377,5 +458,7 @@ int main(int argc, char **argv)
 	h_store_close();
 	for (int i = 0; i < nconfs; i++)
 		conf_static_free(confs[i]);
+	tls_ctx_free(&client_tls);
+	tls_thread_exit();
 	return rc;
 }
