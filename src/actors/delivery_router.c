@@ -101,6 +101,7 @@ static void with_addrs(struct delivery_router *r, struct delivery_job *job, cons
 	job->nips = delivery_ips_order(addrs, n, job->target->no4, job->target->no6, dialed, job->ips,
 	                               DELIVERY_IPS_MAX);
 	if (job->nips == 0) {
+		delivery_pool_release(r, delivery_pool_find(r, host));
 		struct delivery_res res = {0};
 		delivery_res_local(&res, DELIVERY_TEMPORARY, 0, "4.4.4", "no usable address for host %s", host);
 		delivery_res_where(&res, host, NULL);
@@ -144,9 +145,9 @@ void delivery_router_host_begin(struct delivery_router *r, struct delivery_job *
 		with_addrs(r, job, a16, 1);
 		return;
 	}
-	struct delivery_dest *d = delivery_pool_dest(r, host);
+	struct delivery_dest *d = delivery_pool_find(r, host);
 	uint64_t fam = (job->target->no4 ? 0 : DNS_FAMILY_V4) | (job->target->no6 ? 0 : DNS_FAMILY_V6);
-	if (d->naddrs && d->addrs_fam == fam && clock_mono_ms() < d->addrs_until) {
+	if (d && d->naddrs && d->addrs_fam == fam && clock_mono_ms() < d->addrs_until) {
 		with_addrs(r, job, d->addrs, d->naddrs);
 		return;
 	}

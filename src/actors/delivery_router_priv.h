@@ -113,12 +113,25 @@ void delivery_router_finish(struct delivery_router *r, struct delivery_job *job)
 /* Stops the actor when stopping and nothing is left. */
 void delivery_router_maybe_stopped(struct delivery_router *r);
 
-/* delivery_pool.c */
+/* delivery_dest.c */
+/* The destination of host: created when missing (_dest), or NULL when missing (_find). */
 struct delivery_dest *delivery_pool_dest(struct delivery_router *r, const char *host);
+struct delivery_dest *delivery_pool_find(struct delivery_router *r, const char *host);
+/* Frees d (may be NULL) if it has no connection, waiting job or claim left. */
+void delivery_pool_release(struct delivery_router *r, struct delivery_dest *d);
 /* Queues a job whose addresses are known at its destination (front: it was there before). */
 void delivery_pool_enqueue(struct delivery_router *r, struct delivery_job *job, bool front);
 /* Places waiting jobs of d on connections, opening or closing connections as the limits allow. */
 void delivery_pool_pump(struct delivery_router *r, struct delivery_dest *d);
+
+/* delivery_pool.c */
+/* A new PENDING connection handle for job j at d, or NULL when a limit is reached. */
+struct delivery_pool_conn *delivery_pool_open(struct delivery_router *r, struct delivery_dest *d,
+                                              const struct delivery_job *j);
+/* Takes pc off the idle list (and stops its idle timer). */
+void delivery_pool_idle_remove(struct delivery_router *r, struct delivery_pool_conn *pc);
+/* Asks pc to QUIT (it finishes its current job first). */
+void delivery_pool_quit(struct delivery_router *r, struct delivery_pool_conn *pc);
 /* Hands an accounted job to its connection (spawning it if new), or requeues it. */
 void delivery_pool_hand(struct delivery_router *r, struct delivery_job *job);
 /* Drops an accounted job's claim on its connection (it will not go there). */
