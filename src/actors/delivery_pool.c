@@ -263,15 +263,13 @@ void delivery_pool_conn_evt(struct delivery_router *r, const struct delivery_con
 		j->next = NULL;
 		take_back(r, j);
 	}
-	if (d) {
-		if (pc)
-			delivery_pool_pump(r, d);
-		if (pc && pc->assigned == 0)
-			idle_add(r, pc);
-		if (!pc)
-			slot_freed(r, d);
-		else
-			delivery_pool_release(r, d);
+	if (d && pc) {
+		if (pc->assigned == 0)
+			idle_add(r, pc); /* first: pumping may reuse it, or close it to make room */
+		delivery_pool_pump(r, d);
+		delivery_pool_release(r, d);
+	} else if (d) {
+		slot_freed(r, d);
 	}
 	delivery_attempt_flush(r);
 	delivery_router_maybe_stopped(r);
