@@ -426,18 +426,17 @@ TEST(cname_loop_is_temporary)
 TEST(per_host_limit_closes_idle_misfit)
 {
 	struct h_mx mx = {0};
-	if (!mx_start(&mx, lst("v6", "::1", NULL), lst("v4", "127.0.0.1", NULL)))
+	if (!mx_start(&mx, lst("v6", "::1", "\"data_delay\": 0.5"), lst("v4", "127.0.0.1", NULL)))
 		return;
 	h_clear();
 	uint64_t r = router(r_nsd, "MaxConnectionsPerHost: 1, ConnectionIdleTimeout: 60s");
 	uint64_t a = h_add1("rcpt", "dual.deliv.test", MSG), b;
-	h_work(r, &a, 1, "", "dual.deliv.test", 1);
-	h_wait_results(1);
 	struct h_rec rec = {.to_domain = "dual.deliv.test", .attempts = 1, .dialed_host = "mxdual.deliv.test",
 	                    .dialed_ip = "::1"};
 	h_add("", MSG, NULL, &rec, 1, &b);
 	int64_t t0 = clock_mono_ms();
-	h_work(r, &b, 1, "", "dual.deliv.test", 2);
+	h_work(r, &a, 1, "", "dual.deliv.test", 1);
+	h_work(r, &b, 1, "", "dual.deliv.test", 2); /* waits: the only slot is busy with a */
 	h_wait_results(2);
 	CHECK(clock_mono_ms() - t0 < 20000); /* not the 60 s idle timeout */
 	h_router_stop(r);
