@@ -29,6 +29,7 @@ void netconn_init(struct netconn *c, int fd, const struct netconn_ops *ops, void
 	buf_init(&c->in);
 	buf_init(&c->pend);
 	buf_init(&c->inflight);
+	buf_init(&c->hold);
 	c->rbuf = xmalloc(NETCONN_RBUF);
 }
 
@@ -38,6 +39,7 @@ void netconn_free(struct netconn *c)
 	buf_free(&c->in);
 	buf_free(&c->pend);
 	buf_free(&c->inflight);
+	buf_free(&c->hold);
 	free(c->rbuf);
 	c->rbuf = NULL;
 }
@@ -73,6 +75,12 @@ static bool tls_pump(struct netconn *c)
 		if (r == TLS_WANT_IO)
 			return true;
 		c->handshaking = false;
+		if (r == TLS_OK && c->hold.len) { /* written during the handshake: first in line */
+			if (tls_conn_write(c->tls, buf_slice(&c->hold)) != TLS_OK)
+				r = TLS_ERR;
+			tls_flush(c);
+		}
+		buf_reset(&c->hold);
 		if (c->ops->tls_cb)
 			c->ops->tls_cb(c, r == TLS_OK ? 0 : -EPROTO);
 		if (r != TLS_OK || c->closing)
@@ -83,8 +91,10 @@ static bool tls_pump(struct netconn *c)
 	while ((r = tls_conn_read(c->tls, &c->in, NETCONN_RBUF)) == TLS_OK)
 		;
 	tls_flush(c);
-	if (c->in.len > before && c->ops->data_cb && !c->closing)
+	if (c->in.len > before && c->ops->data_cb && !c->closing) {
+		c->ndata++;
 		c->ops->data_cb(c);
+	}
 	if (r == TLS_CLOSED) {
 		fail(c, 0);
 		return false;
@@ -118,6 +128,7 @@ static void recv_cb(struct io_op *op, int res, uint32_t flags)
 	c->bytes_in += (uint64_t)res;
 	if (!c->tls) {
 		buf_append(&c->in, c->rbuf, (size_t)res);
+		c->ndata++;
 		if (c->ops->data_cb)
 			c->ops->data_cb(c);
 		return;
@@ -126,8 +137,12 @@ static void recv_cb(struct io_op *op, int res, uint32_t flags)
 		fail(c, -EPROTO);
 		return;
 	}
-	if (tls_pump(c) && c->handshaking && !c->closing)
-		netconn_read(c); /* the handshake needs more bytes whatever the owner asked */
+	/* The handshake needs more bytes whatever the owner asked; and records that
+	 * carried no plaintext (session tickets, key updates, a partial record) did
+	 * not answer the owner's read, so it stays asked for. */
+	uint64_t seen = c->ndata;
+	if (tls_pump(c) && !c->closing && (c->handshaking || c->ndata == seen))
+		netconn_read(c);
 }
 
 void netconn_read(struct netconn *c)
@@ -190,7 +205,11 @@ void netconn_write(struct netconn *c, const void *p, size_t n)
 {
 	if (c->closing || c->eof || n == 0)
 		return;
-	if (c->tls && !c->handshaking) {
+	if (c->tls && c->handshaking) {
+		buf_append(&c->hold, p, n); /* encrypted when the handshake completes */
+		return;
+	}
+	if (c->tls) {
 		if (tls_conn_write(c->tls, slice_of(p, n)) != TLS_OK) {
 			fail(c, -EPROTO);
 			return;
@@ -208,6 +227,7 @@ void netconn_tls_start(struct netconn *c, struct tls_conn *t)
 	c->tls = t;
 	c->handshaking = true;
 	buf_reset(&c->in); /* plaintext pipelined before TLS is never used */
+	buf_reset(&c->hold);
 	tls_pump(c);
 	if (c->handshaking && !c->closing)
 		netconn_read(c);

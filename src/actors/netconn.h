@@ -50,6 +50,8 @@ struct netconn {
 	struct buf pend;        /* bytes waiting for the socket */
 	struct buf inflight;    /* bytes handed to the kernel in the current send */
 	size_t inflight_off;
+	struct buf hold;        /* plaintext written during the TLS handshake, sent after it */
+	uint64_t ndata;         /* data_cb calls so far */
 };
 
 /** Takes ownership of fd (connected, non-blocking). */
@@ -57,7 +59,8 @@ void netconn_init(struct netconn *c, int fd, const struct netconn_ops *ops, void
 /** Arms one receive unless one is pending, the connection is closing, or EOF was seen.
  * With TLS, buffered ciphertext is decrypted first (data_cb may run before this returns). */
 void netconn_read(struct netconn *c);
-/** Queues n plaintext bytes (encrypted first on TLS) and starts sending. */
+/** Queues n plaintext bytes (encrypted first on TLS) and starts sending. During a TLS
+ * handshake the bytes wait and are encrypted once it completes (never sent in clear). */
 void netconn_write(struct netconn *c, const void *p, size_t n);
 /** Bytes queued but not yet handed to the kernel. */
 size_t netconn_pending(const struct netconn *c);
