@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -213,6 +214,49 @@ static void outgoing_tls(void)
 		fatal("%s: TLS.CA: %s", srv.st->file, err);
 }
 
+/* ---- stopping actors that answer STOP with an event ---- */
+
+struct stopper {
+	struct actor a;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+};
+
+static void stopper_done(struct actor *self, const struct msg *m, const void *p)
+{
+	struct stopper *st = (struct stopper *)self;
+	pthread_mutex_lock(&st->mu);
+	st->done = true;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+static const struct actor_kind stopper_kind = {
+	.name = "stopper",
+	.on = {[DELIVERY_MSG_STOPPED_EVT] = stopper_done},
+};
+
+/* Sends STOP to id and waits (at most timeout_ms) for its stopped event. */
+static void stop_and_wait(uint64_t id, int64_t timeout_ms)
+{
+	struct stopper *st = xcalloc(1, sizeof *st);
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	actor_spawn(&st->a, &stopper_kind, NULL);
+	if (CORE_MSG_STOP_CMD_send(id, &st->a, &(struct msg_empty){0}, &(struct actor_send_opts){.force = true}) == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += timeout_ms / 1000;
+		pthread_mutex_lock(&st->mu);
+		while (!st->done)
+			if (pthread_cond_timedwait(&st->cv, &st->mu, &ts) != 0)
+				break;
+		pthread_mutex_unlock(&st->mu);
+	}
+	/* The stopper stays registered: it is tiny and the process is exiting. */
+}
+
 static void wait_for_signal(void)
 {
 	sigset_t set;
@@ -235,6 +279,7 @@ static void shutdown_all(void)
 	int64_t deadline = clock_mono_ms() + SHUTDOWN_GRACE_MS + 2000;
 	while (smtp_listener_sessions() > 0 && clock_mono_ms() < deadline)
 		usleep(20000);
+	stop_and_wait(srv.router, 10000);
 	queue_stop();
 	CORE_MSG_STOP_CMD_send(srv.mailbox, NULL, &(struct msg_empty){0}, &(struct actor_send_opts){.force = true});
 	store_committer_stop(srv.committer);
