@@ -225,7 +225,7 @@ static char *tls_conn_sni_clean(const unsigned char *s, unsigned int n)
  * not a handshake record goes straight to wolfSSL, which rejects it. */
 static int tls_conn_server_start(struct tls_conn *c)
 {
-	const uint8_t *p = c->in.p + c->in_off;
+	const uint8_t *p = c->in.p ? c->in.p + c->in_off : NULL; /* NULL + 0 is undefined */
 	size_t n = tls_conn_in_avail(c);
 
 	if (n < 5 || (p[0] == 0x16 && p[1] == 3 && n < 5 + (size_t)(p[3] << 8 | p[4]) &&
