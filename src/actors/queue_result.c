@@ -248,9 +248,14 @@ static void make_dsns(struct queue *q, struct settle *st, struct store_batch *b,
 /* The group is settled (or given up): its records may be scheduled again. */
 static void settle_end(struct queue *q, struct queue_group *g)
 {
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		if (queue_idmap_get(&q->settling, g->r[i].id) == g)
 			queue_idmap_del(&q->settling, g->r[i].id);
+		/* The router may still hold the record (its DONE comes later): forget the group there. */
+		struct queue_flight *f = queue_idmap_get(&q->flight, g->r[i].id);
+		if (f && f->g == g)
+			f->g = NULL;
+	}
 	queue_group_free(g);
 }
 
