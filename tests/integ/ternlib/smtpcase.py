@@ -112,11 +112,11 @@ class ServerCase(unittest.TestCase):
 
     # ---- assertions ----
 
-    def assertReply(self, r, code, words=None):
+    def assertReply(self, r, code, words=None, msg=None):
         """r has this code and (if given) exactly these words (receivedid stripped)."""
-        self.assertEqual(r.code, code, r)
+        self.assertEqual(r.code, code, f"{r} {msg or ''}")
         if words is not None:
-            self.assertEqual(r.words, words, r)
+            self.assertEqual(r.words, words, f"{r} {msg or ''}")
 
     def assertClosed(self, c):
         """The server closed c (bounded wait); nothing more was sent before the close."""
