@@ -4,9 +4,7 @@
 Until the queue and mailbox store land, a message that passes every content check gets
 `451 4.3.0 error storing message` instead of `250 2.0.0 delivered`; assertAccepted()
 knows both (it requires the 250 once `tern queue` exists)."""
-import socket
 import threading
-import time
 
 from ternlib.smtpcase import ServerCase, main
 

@@ -15,6 +15,7 @@ Set TERN_TEST_LOG=1 to print the server log after each class.
 """
 import os
 import sys
+import time
 import unittest
 
 from ternlib.dnsserver import NSD, zone
@@ -122,6 +123,20 @@ class ServerCase(unittest.TestCase):
         """The server closed c (bounded wait); nothing more was sent before the close."""
         rest = c.expect_closed()
         self.assertEqual(rest, b"", f"bytes before close: {rest!r}")
+
+    def log_count(self, text):
+        """How many times text occurs in the server log so far."""
+        with open(self.srv.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace").count(text)
+
+    def wait_log(self, text, before, timeout=5):
+        """Waits (bounded) until text occurs more often than `before` times in the log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_count(text) > before:
+                return
+            time.sleep(0.05)
+        self.fail(f"no new {text!r} in the server log")
 
     def metric(self, name):
         """Sum of every series of metric `name` (`tern metrics`)."""
