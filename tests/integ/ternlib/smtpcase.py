@@ -1,7 +1,7 @@
 """unittest scaffolding for the SMTP integration tests (tests/integ/test_smtp_*.py).
 
 A ServerCase class starts one real `tern serve` (and, with dns=True, a loopback NSD
-serving the zone below) in setUpClass and stops it in tearDownClass, where the exit
+serving the zone below; with dns="servfail", a server answering SERVFAIL to everything) in setUpClass and stops it in tearDownClass, where the exit
 status must be 0 and the log must hold no sanitizer report (LeakSanitizer runs at
 exit in the Asan build). Subclasses set `server_kwargs` (TernServer options).
 
@@ -18,7 +18,7 @@ import sys
 import time
 import unittest
 
-from ternlib.dnsserver import NSD, zone
+from ternlib.dnsserver import NSD, ServfailServer, zone
 from ternlib.server import TernServer
 from ternlib.smtpclient import Conn, tls_client_ctx, tls_connect
 
@@ -71,7 +71,10 @@ class ServerCase(unittest.TestCase):
         cls.nsd = None
         kw = dict(cls.server_kwargs)
         kw.setdefault("domains", DOMAINS)
-        if cls.dns:
+        if cls.dns == "servfail":
+            cls.nsd = ServfailServer().start()
+            kw["dns"] = [cls.nsd.addr]
+        elif cls.dns:
             cls.nsd = NSD({"test": TEST_ZONE}).start()
             kw["dns"] = [cls.nsd.addr]
         cls.srv = TernServer(name="tern-" + cls.__name__, **kw)
