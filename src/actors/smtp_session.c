@@ -31,7 +31,7 @@ static _Atomic int64_t nsessions;
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t *reg;
 static size_t reg_n, reg_cap;
-static struct metric *m_bytes_in, *m_bytes_out, *m_sessions;
+static struct metric *m_bytes_in, *m_bytes_out, *m_sessions, *m_replies[4];
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static const char *const all_mechs[SMTP_SESSION_NMECHS] = {
@@ -43,6 +43,25 @@ static void metrics_init(void)
 	m_bytes_in = metric_counter("tern_smtp_bytes_total", "dir=\"in\"", "SMTP bytes on the wire.");
 	m_bytes_out = metric_counter("tern_smtp_bytes_total", "dir=\"out\"", "SMTP bytes on the wire.");
 	m_sessions = metric_gauge("tern_smtp_sessions", "", "Open SMTP sessions.");
+	static const char *const cls[4] = {"class=\"2xx\"", "class=\"3xx\"", "class=\"4xx\"", "class=\"5xx\""};
+	for (int i = 0; i < 4; i++)
+		m_replies[i] = metric_counter("tern_smtp_replies_total", cls[i], "SMTP replies sent, by class.");
+}
+
+/* Counts the replies in engine output, which always starts at a line start: the
+ * last line of a reply has a space after its code. */
+static void count_replies(struct slice out)
+{
+	size_t i = 0;
+	while (i + 4 <= out.len) {
+		const uint8_t *p = out.p + i;
+		if (p[3] == ' ' && p[0] >= '2' && p[0] <= '5')
+			metric_add(m_replies[p[0] - '2'], 1);
+		const uint8_t *lf = memchr(p, '\n', out.len - i);
+		if (!lf)
+			break;
+		i = (size_t)(lf - out.p) + 1;
+	}
 }
 
 static void reg_add(uint64_t id)
@@ -94,6 +113,7 @@ void smtp_session_flush(struct smtp_session *s)
 		char q[2048];
 		log_write(LOG_TRACE, "smtp", "reply", "cid=%s data=%s", s->rid, log_quote(q, sizeof q, out));
 	}
+	count_replies(out);
 	netconn_write(&s->nc, out.p, out.len);
 	smtp_server_output_consume(s->eng, out.len);
 }

@@ -99,6 +99,8 @@ void smtp_session_auth_free(struct smtp_session *s)
 
 void smtp_session_auth_abort(struct smtp_session *s)
 {
+	/* The engine ended the exchange (client `*`, bad base64, line too long) and replied. */
+	metric_add(m_auth[2], 1);
 	smtp_session_auth_free(s);
 }
 
