@@ -205,6 +205,7 @@ class Relay(SubmissionCase):
     passwords = {"app": PASSWORD}
 
     def test_relay_without_auth(self):
+        before = self.srv.metrics()
         c = self.conn("submission")
         c.ehlo()
         self.assertIn("AUTH", c.ext(c.cmd("EHLO client.test")))
@@ -215,6 +216,13 @@ class Relay(SubmissionCase):
             self.assertReply(c.cmd(f"MAIL FROM:<{sender}>"), code, words, sender)
             c.cmd("RSET")
         self.assertQueued(c, self.send(c, "bob@other.test", ["someone@remote.test"], msg("bob@other.test")))
+        # Each decision is logged with the client IP and counted (smtp.md §13a).
+        after = self.srv.metrics()
+        for result, n in [("accepted", 4), ("denied", 1)]:
+            key = f'tern_smtp_relay_total{{result="{result}"}}'
+            self.assertEqual(after.get(key, 0) - before.get(key, 0), n, key)
+        self.assertGreaterEqual(self.log_count(f'msg="relay accepted" cid={c.rid} ip=127.0.0.1 account=app'), 4)
+        self.assertGreaterEqual(self.log_count(f'msg="relay refused for sender domain" cid={c.rid} ip=127.0.0.1'), 1)
         d = self.conn("submission")
         d.ehlo()
         self.assertReply(self.send(d, "bob@other.test", ["someone@remote.test"], msg("x@foreign.test")), 550,

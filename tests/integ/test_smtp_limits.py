@@ -1,0 +1,143 @@
+"""Connection limits, slow clients and metrics against the real `tern serve`
+(smtp.md §12, §13a; badinput #45-#46; reporting.md metrics via `tern metrics`).
+
+Not tested in CI (they take real minutes): the 5-minute idle, command-line and data-stall
+timeouts, the 30-minute data limit and the 60 s TLS handshake limit. What is tested: a
+client that sends one byte per second is still served correctly, within a bounded time."""
+import socket
+import time
+
+from ternlib.scram import b64
+from ternlib.smtpcase import PASSWORD, ServerCase, main
+from ternlib.smtpclient import Conn
+
+TOO_MANY = "4.7.0 too many open connections from your ip or network"
+TOO_FAST = "4.7.0 connection rate from your ip or network too high, slow down please"
+HIGH = [1000, 3000, 9000]
+
+
+def refused(port, words, src="127.0.0.1"):
+    """Connects and expects the 421 refusal (instead of a greeting) and a close."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(src, 0))
+    c = Conn(port, sock=s, greet=False)
+    try:
+        r = c.reply()
+        assert r.code == 421 and r.words == words, r
+        assert c.expect_closed() == b""
+    finally:
+        c.close()
+
+
+class Concurrency(ServerCase):
+    server_kwargs = dict(limits={"ConnectionsPerIP": [3, 90, 270], "ConnectionRatePerMinute": HIGH},
+                         submission={"NoRequireSTARTTLS": True, "RelayNetworks": ["127.0.0.1/32"],
+                                     "RelayAccount": "app"})
+
+    def test_concurrent_limit_and_release(self):
+        held = [self.conn() for _ in range(3)]
+        refused(self.srv.ports["smtp"], TOO_MANY)
+        # Another address of the same /26 (mask level 2 allows 90) is a different level-1 client.
+        c = Conn(self.srv.ports["smtp"], sock=socket.create_connection(("127.0.0.1", self.srv.ports["smtp"]),
+                                                                       timeout=10, source_address=("127.0.0.2", 0)))
+        self.addCleanup(c.close)
+        self.assertEqual(c.greeting.code, 220)
+        # Closing one frees its slot (the server notices the close asynchronously).
+        held[0].cmd("QUIT")
+        held[0].expect_closed()
+        deadline = time.monotonic() + 5
+        while True:
+            s = socket.create_connection(("127.0.0.1", self.srv.ports["smtp"]), timeout=10)
+            first = s.recv(100)
+            s.close()
+            if first.startswith(b"220 ") or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertTrue(first.startswith(b"220 "), first)
+
+    def test_relay_clients_exempt(self):
+        held = [self.conn() for _ in range(3)]
+        subs = [self.conn("submission") for _ in range(6)]  # 127.0.0.1 is in RelayNetworks
+        self.assertEqual({c.greeting.code for c in subs}, {220})
+        self.assertReply(subs[-1].ehlo(), 250)
+        refused(self.srv.ports["smtp"], TOO_MANY)  # the MX port is not exempt
+        self.assertEqual(len(held), 3)
+
+
+class Rate(ServerCase):
+    server_kwargs = dict(limits={"ConnectionsPerIP": HIGH, "ConnectionRatePerMinute": [5, 900, 2700]})
+
+    def test_rate_limit(self):
+        # The start-up probe of TernServer.start() connected too: count what was accepted so far.
+        done = int(self.srv.metrics().get('tern_smtp_connections_total{result="accepted"}', 0))
+        self.assertLess(done, 5)
+        for _ in range(5 - done):
+            c = self.conn()
+            self.assertEqual(c.greeting.code, 220)
+            c.cmd("QUIT")
+            c.close()
+        refused(self.srv.ports["smtp"], TOO_FAST)
+        refused(self.srv.ports["submission"], TOO_FAST)
+
+
+class SlowAndMetrics(ServerCase):
+    server_kwargs = dict(tls=True, limits={"AuthFailuresPerMinute": HIGH, "AuthFailuresPerDay": HIGH})
+    passwords = {"app": PASSWORD}
+
+    def test_slowloris_one_byte_per_second_is_served(self):
+        c = self.conn()
+        t0 = time.monotonic()
+        for b in b"NOOP\r\n":
+            c.send(bytes([b]))
+            time.sleep(1.0)
+        self.assertReply(c.reply(), 250, "2.0.0 ok")
+        self.assertLess(time.monotonic() - t0, 20)
+        # Others are served meanwhile and afterwards.
+        self.assertReply(self.conn().cmd("NOOP"), 250)
+
+    def test_slow_data_in_pieces(self):
+        c = self.conn()
+        c.ehlo()
+        c.cmd("MAIL FROM:<>")
+        c.cmd("RCPT TO:<admin@example.test>")
+        self.assertReply(c.cmd("DATA"), 354)
+        for piece in [b"Subject: s", b"low\r\n\r\nbo", b"dy\r\n.", b"\r"]:
+            c.send(piece)
+            self.assertTrue(c.nothing_pending(0.3), c.buf)  # no reply before the end of data
+        c.send(b"\n")
+        self.assertIn(c.reply().code, (250, 451))
+
+    def test_metrics_move(self):
+        before = self.srv.metrics()
+
+        def delta(key):
+            return self.srv.metrics().get(key, 0.0) - before.get(key, 0.0)
+        c = self.conn("submission")
+        c.ehlo()
+        c.cmd("FOO")
+        c.cmd("AUTH PLAIN " + b64(f"\0app@example.test\0{PASSWORD}".encode()))
+        d = self.conn("submission")
+        d.ehlo()
+        d.cmd("AUTH PLAIN " + b64(b"\0app@example.test\0wrong"))
+        d.cmd("AUTH PLAIN " + b64(b"no nul"))
+        d.cmd("AUTH LOGIN")
+        d.cmd("*")
+        for x in (c, d):
+            x.cmd("QUIT")
+            x.expect_closed()
+        deadline = time.monotonic() + 5
+        while delta('tern_smtp_bytes_total{dir="out"}') == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(delta('tern_smtp_connections_total{result="accepted"}'), 2)
+        self.assertEqual(delta('tern_smtp_auth_total{result="ok"}'), 1)
+        self.assertEqual(delta('tern_smtp_auth_total{result="failed"}'), 1)
+        self.assertEqual(delta('tern_smtp_auth_total{result="malformed"}'), 2)
+        self.assertEqual(delta('tern_smtp_replies_total{class="2xx"}'), 2 * 2 + 1 + 2)  # greet+EHLO, 235, QUITs
+        self.assertEqual(delta('tern_smtp_replies_total{class="3xx"}'), 1)  # 334 for LOGIN
+        self.assertEqual(delta('tern_smtp_replies_total{class="5xx"}'), 4)
+        self.assertGreater(delta('tern_smtp_bytes_total{dir="in"}'), 60)
+        self.assertGreater(delta('tern_smtp_bytes_total{dir="out"}'), 500)
+        self.assertEqual(self.srv.metrics().get("tern_smtp_sessions", -1), 0)
+
+
+if __name__ == "__main__":
+    main()
