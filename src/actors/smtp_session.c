@@ -383,7 +383,25 @@ static void on_stop(struct actor *self, const struct msg *m, const struct msg_em
 	if (s->closing || s->stopping)
 		return;
 	s->stopping = true;
-	if (s->wait == SW_NONE && !s->tls_pending && !smtp_server_in_data(s->eng) && smtp_server_shutdown(s->eng)) {
+	if (s->tls_pending) {
+		/* Nothing can be said in the middle of a handshake, and drive() would never
+		 * reach the closing reply: close now instead of holding the shutdown. */
+		log_debug("smtp", "shutdown during tls handshake", "cid=%s", s->rid);
+		s->closing = true;
+		timer_stop(&s->t_io);
+		netconn_close(&s->nc);
+		return;
+	}
+	if (s->wait == SW_AUTH_DELAY) {
+		/* The delay runs on t_wait, which the grace timer below would re-arm for 30 s;
+		 * no credentials were checked yet, so end the AUTH with the closing reply. */
+		s->wait = SW_NONE;
+		timer_stop(&s->t_wait);
+		smtp_server_close_with(s->eng, 421, "4.3.2 service shutting down");
+		smtp_session_drive(s);
+		return;
+	}
+	if (s->wait == SW_NONE && !smtp_server_in_data(s->eng) && smtp_server_shutdown(s->eng)) {
 		smtp_session_drive(s);
 		return;
 	}

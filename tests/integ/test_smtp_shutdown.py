@@ -1,0 +1,115 @@
+"""Server shutdown with SMTP clients connected (smtp.md §12 "Server shutdown"): idle
+sessions get `421 4.3.2 service shutting down`, a transfer in progress may finish, and
+sessions that wait for something (TLS handshake, the AUTH delay) do not hold the
+shutdown for the whole 30 s grace. One server per test; each must exit cleanly
+(status 0, no sanitizer report) within a bounded time."""
+import socket
+import threading
+import time
+import unittest
+
+from ternlib.scram import b64
+from ternlib.server import TernServer
+from ternlib.smtpcase import DOMAINS, PASSWORD
+from ternlib.smtpclient import Conn, tls_client_ctx
+
+SHUTTING = "4.3.2 service shutting down"
+
+
+class Shutdown(unittest.TestCase):
+    def setUp(self):
+        self.srv = TernServer(name="tern-shutdown", domains=DOMAINS, tls=True, submissions=True)
+        self.srv.start()
+        self.addCleanup(self.srv.close)
+
+    def conn(self, svc="smtp"):
+        c = Conn(self.srv.ports[svc])
+        self.addCleanup(c.close)
+        return c
+
+    def stop_async(self):
+        """SIGTERM now; returns a function that waits for the exit and returns its duration."""
+        t0 = time.monotonic()
+        result = {}
+
+        def run():
+            try:
+                self.srv.stop_clean()
+                result["ok"] = True
+            except AssertionError as e:
+                result["err"] = e
+            result["t"] = time.monotonic() - t0
+        th = threading.Thread(target=run)
+        th.start()
+
+        def wait(limit):
+            th.join(limit + 5)
+            self.assertFalse(th.is_alive(), "server did not exit")
+            if "err" in result:
+                raise result["err"]
+            self.assertLess(result["t"], limit, f"shutdown took {result['t']:.1f} s")
+            return result["t"]
+        return wait
+
+    def test_idle_sessions_get_421(self):
+        a = self.conn()
+        b = self.conn("submission")
+        b.ehlo()
+        wait = self.stop_async()
+        for c in (a, b):
+            r = c.reply()
+            self.assertEqual((r.code, r.words), (421, SHUTTING))
+            self.assertEqual(c.expect_closed(), b"")
+        wait(10)
+
+    def test_transfer_in_progress_finishes(self):
+        c = self.conn()
+        c.ehlo()
+        c.cmd("MAIL FROM:<>")
+        c.cmd("RCPT TO:<admin@example.test>")
+        self.assertEqual(c.cmd("DATA").code, 354)
+        c.send(b"Subject: during shutdown\r\n\r\n")
+        wait = self.stop_async()
+        time.sleep(0.5)
+        self.assertTrue(c.nothing_pending(0.2), c.buf)  # the transfer is not cut off
+        c.send(b"the rest\r\n.\r\n")
+        r = c.reply()
+        self.assertIn((r.code, r.words), [(250, "2.0.0 delivered"), (451, "4.3.0 error storing message")])
+        r = c.reply()
+        self.assertEqual((r.code, r.words), (421, SHUTTING))
+        wait(10)
+
+    def test_stalled_tls_handshake_does_not_hold_shutdown(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.ports["submissions"]), timeout=10)
+        self.addCleanup(s.close)
+        s.sendall(b"\x16\x03\x01")  # start of a ClientHello record, then nothing
+        c = self.conn()
+        c.ehlo()
+        c.cmd("STARTTLS")
+        time.sleep(0.2)
+        wait = self.stop_async()
+        wait(10)
+
+    def test_auth_delay_does_not_hold_shutdown(self):
+        self.srv.set_password("app", PASSWORD)
+        c = self.conn("submission")
+        c.ehlo()
+        c.starttls(tls_client_ctx(self.srv.cert))
+        c.ehlo()
+        bad = "AUTH PLAIN " + b64(b"\0app@example.test\0wrong")
+        for _ in range(4):
+            self.assertEqual(c.cmd(bad).code, 535)
+        for _ in range(3):  # now each AUTH first waits 1, 2, 3 s
+            self.assertEqual(c.cmd(bad).code, 535)
+        c.send(bad + "\r\n")  # this one waits 4 s first: shut down meanwhile
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        wait = self.stop_async()
+        r = c.reply(timeout=10)  # no credentials checked: the AUTH ends with the closing reply
+        self.assertEqual((r.code, r.words), (421, SHUTTING))
+        self.assertLess(time.monotonic() - t0, 3)
+        wait(10)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
