@@ -271,6 +271,13 @@ static void eof_cb(struct netconn *c, int err)
 	netconn_close(c);
 }
 
+/* The account mail is submitted for before any AUTH: RelayAccount for relay clients. */
+static void reset_account(struct smtp_session *s)
+{
+	free(s->account);
+	s->account = s->relay_client && server_get() ? xstrdup(s->ep->l->submission.relay_account) : NULL;
+}
+
 static void tls_cb(struct netconn *c, int status)
 {
 	struct smtp_session *s = c->owner;
@@ -291,7 +298,10 @@ static void tls_cb(struct netconn *c, int status)
 		s->greeted = true;
 		smtp_server_greet(s->eng);
 	} else {
+		/* STARTTLS forgets the AUTH state (smtp.md §8): the account of an earlier login too. */
 		smtp_server_tls_started(s->eng);
+		smtp_session_auth_free(s);
+		reset_account(s);
 	}
 	smtp_session_drive(s);
 }
@@ -477,8 +487,7 @@ void smtp_session_spawn(int fd, const struct smtp_endpoint *ep, const struct net
 	buf_init(&s->data);
 	netconn_init(&s->nc, fd, &conn_ops, s);
 	setup_engine(s);
-	if (relay && server_get()->st)
-		s->account = xstrdup(ep->l->submission.relay_account);
+	reset_account(s);
 	atomic_fetch_add(&nsessions, 1);
 	metric_add(m_sessions, 1);
 	if (v != CONNLIMIT_OK)

@@ -268,6 +268,27 @@ class RelayAnySender(SubmissionCase):
                          "4.3.0 domain of message from header is temporarily disabled")
 
 
+class RelayAuthThenSTARTTLS(SubmissionCase):
+    """A relay client that authenticated, then did STARTTLS: the AUTH is forgotten, so
+    its next MAIL without AUTH is relayed for RelayAccount, not for the earlier login."""
+    server_kwargs = dict(tls=True, submission=RELAY)
+    passwords = {"bob": PASSWORD}
+
+    def test_account_reset_by_starttls(self):
+        c = self.conn("submission")
+        c.ehlo()
+        self.assertReply(c.cmd("AUTH PLAIN " + plain("bob@other.test", PASSWORD)), 235)
+        c.starttls(self.tls_ctx())
+        c.ehlo()
+        self.assertReply(c.cmd("MAIL FROM:<noreply@example.test>"), 250)  # relay path: no AUTH now
+        self.assertEqual(self.log_count(f'msg="relay accepted" cid={self.srv_rid(c)} ip=127.0.0.1 account=app'), 1,
+                         self.srv.log()[-3000:])
+
+    def srv_rid(self, c):
+        c.cmd("FOO")  # an error reply carries the receivedid
+        return c.rid
+
+
 class RelaySTARTTLS(SubmissionCase):
     """RelayNetworks on 587 without NoRequireSTARTTLS: MAIL needs TLS first."""
     server_kwargs = dict(tls=True, submission={"RelayNetworks": ["127.0.0.0/8"], "RelayAccount": "app"})
