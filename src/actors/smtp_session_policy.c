@@ -45,7 +45,9 @@ bool smtp_session_disk_ok(const struct smtp_session *s)
 			atomic_store(&disk_free, (int64_t)v.f_bavail * (int64_t)v.f_frsize);
 		atomic_store(&disk_checked_ms, now);
 	}
-	int64_t reserve = s->ep->l->smtp_max_message_size + s->ep->l->smtp_max_message_size / 2;
+	int64_t max = s->ep->l->smtp_max_message_size, reserve;
+	if (__builtin_add_overflow(max, max / 2, &reserve)) /* SMTPMaxMessageSize may be up to INT64_MAX */
+		reserve = INT64_MAX;
 	return atomic_load(&disk_free) >= reserve;
 }
 

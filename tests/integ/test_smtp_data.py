@@ -345,5 +345,19 @@ class DataDefaultLimit(DataCase):
         self.assertAccepted(c, self.data(c, b"Subject: line\r\n\r\n" + b"m" * (1024 * 1024) + b"\r\n.\r\n"))
 
 
+class DiskReserve(DataCase):
+    """Free space below 1.5 x SMTPMaxMessageSize: 452 4.3.1 at MAIL (smtp.md §11). With the
+    largest allowed size the reserve computation must not overflow."""
+    server_kwargs = dict(listener_fields={"SMTPMaxMessageSize": 2 ** 63 - 1}, submission={
+        "NoRequireSTARTTLS": True, "RelayNetworks": ["127.0.0.1/32"], "RelayAccount": "app"})
+
+    def test_reserve_refuses_mail(self):
+        for svc in ("smtp", "submission"):
+            c = self.conn(svc)
+            self.assertIn(f"SIZE {2 ** 63 - 1}", c.ehlo().lines)
+            self.assertReply(c.cmd("MAIL FROM:<>"), 452, "4.3.1 insufficient system storage", svc)
+            self.assertReply(c.cmd("NOOP"), 250)
+
+
 if __name__ == "__main__":
     main()
