@@ -145,11 +145,25 @@ static void arm_io_timer(struct smtp_session *s)
 	timer_start_at(&s->t_io, at);
 }
 
+/* Closes once the queued replies are out. A peer that does not take them (zero
+ * window) gets SMTP_SESSION_CLOSE_MS, then io_timeout_cb closes anyway. */
+static void close_after_flush(struct smtp_session *s)
+{
+	if (s->closing)
+		return; /* e.g. EOF reported after a failed handshake already closed */
+	s->closing = true;
+	timer_start(&s->t_io, SMTP_SESSION_CLOSE_MS);
+	netconn_close_after_flush(&s->nc);
+}
+
 static void io_timeout_cb(struct timer *t)
 {
 	struct smtp_session *s = t->ctx;
-	if (s->closing)
+	if (s->closing) {
+		log_info("smtp", "peer did not take the last replies, closing", "cid=%s ip=%s", s->rid, s->peer_str);
+		netconn_close(&s->nc);
 		return;
+	}
 	if (s->tls_pending) {
 		log_info("smtp", "tls handshake timeout", "cid=%s", s->rid);
 		netconn_close(&s->nc);
@@ -234,9 +248,7 @@ void smtp_session_drive(struct smtp_session *s)
 			return;
 		case SMTP_SERVER_CLOSE:
 			smtp_session_flush(s);
-			s->closing = true;
-			timer_stop(&s->t_io);
-			netconn_close_after_flush(&s->nc);
+			close_after_flush(s);
 			return;
 		}
 	}
@@ -266,9 +278,8 @@ static void eof_cb(struct netconn *c, int err)
 		log_info("smtp", "lost connection during data", "cid=%s ip=%s err=%d", s->rid, s->peer_str, err);
 	else
 		log_debug("smtp", "connection closed by peer", "cid=%s err=%d", s->rid, err);
-	s->closing = true;
-	timer_stop(&s->t_io);
-	netconn_close(c);
+	/* A half-closed peer still reads: let the replies already queued go out. */
+	close_after_flush(s);
 }
 
 /* The account mail is submitted for before any AUTH: RelayAccount for relay clients. */

@@ -23,6 +23,8 @@ struct sasl_server;
 #define SMTP_SESSION_DATA_STALL_MS (5 * 60 * 1000)
 #define SMTP_SESSION_TLS_MS (60 * 1000)
 #define SMTP_SESSION_SHUTDOWN_MS (30 * 1000)
+/** After the close (or the peer's EOF): time to hand the last replies to the kernel. */
+#define SMTP_SESSION_CLOSE_MS (10 * 1000)
 /** The AUTH mechanisms, in announcement order (smtp.md §7). */
 #define SMTP_SESSION_NMECHS 7
 
