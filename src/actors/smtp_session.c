@@ -216,6 +216,10 @@ void smtp_session_drive(struct smtp_session *s)
 			if (s->stopping && !smtp_server_in_data(s->eng) && smtp_server_shutdown(s->eng))
 				continue;
 			arm_io_timer(s);
+			if (netconn_pending(&s->nc) > SMTP_SESSION_OUT_MAX) {
+				s->out_blocked = true; /* drained_cb reads on */
+				return;
+			}
 			netconn_read(&s->nc);
 			return;
 		case SMTP_SERVER_HELO:
@@ -317,6 +321,15 @@ static void tls_cb(struct netconn *c, int status)
 	smtp_session_drive(s);
 }
 
+static void drained_cb(struct netconn *c)
+{
+	struct smtp_session *s = c->owner;
+	if (s->out_blocked && !s->closing) {
+		s->out_blocked = false;
+		netconn_read(c);
+	}
+}
+
 static void closed_cb(struct netconn *c)
 {
 	struct smtp_session *s = c->owner;
@@ -331,6 +344,7 @@ static const struct netconn_ops conn_ops = {
 	.data_cb = data_cb,
 	.eof_cb = eof_cb,
 	.tls_cb = tls_cb,
+	.drained_cb = drained_cb,
 	.closed_cb = closed_cb,
 };
 

@@ -25,6 +25,9 @@ struct sasl_server;
 #define SMTP_SESSION_SHUTDOWN_MS (30 * 1000)
 /** After the close (or the peer's EOF): time to hand the last replies to the kernel. */
 #define SMTP_SESSION_CLOSE_MS (10 * 1000)
+/** Unsent reply bytes above which the session reads no more commands until they are
+ * out: a client that pipelines without reading cannot make the replies pile up. */
+#define SMTP_SESSION_OUT_MAX (256 * 1024)
 /** The AUTH mechanisms, in announcement order (smtp.md §7). */
 #define SMTP_SESSION_NMECHS 7
 
@@ -52,6 +55,7 @@ struct smtp_session {
 	struct smtp_server_cfg cfg;
 	const char *mechs[SMTP_SESSION_NMECHS];
 	bool closing, tls_pending, stopping, greeted;
+	bool out_blocked;      /* not reading until the replies drain (SMTP_SESSION_OUT_MAX) */
 	enum smtp_wait wait;
 	uint64_t req;          /* req_id of the outstanding request */
 	struct timer t_io;     /* idle / line / data / TLS deadlines */
