@@ -5,6 +5,7 @@ Not tested in CI (they take real minutes): the 5-minute idle, command-line and d
 timeouts, the 30-minute data limit and the 60 s TLS handshake limit. What is tested: a
 client that sends one byte per second is still served correctly, within a bounded time."""
 import socket
+import threading
 import time
 
 from ternlib.scram import b64
@@ -137,6 +138,62 @@ class SlowAndMetrics(ServerCase):
         self.assertGreater(delta('tern_smtp_bytes_total{dir="in"}'), 60)
         self.assertGreater(delta('tern_smtp_bytes_total{dir="out"}'), 500)
         self.assertEqual(self.srv.metrics().get("tern_smtp_sessions", -1), 0)
+
+
+class CloseDeadline(ServerCase):
+    """Replies after the client's EOF, and a client that never reads its last replies."""
+
+    def test_half_closed_client_gets_every_reply(self):
+        c = self.conn()
+        n = 30000  # ~4.8 MB of EHLO replies: far more than the socket buffers hold
+        errors = []
+
+        def writer():
+            try:
+                c.sock.sendall(b"EHLO client.test\r\n" * n)
+                c.sock.shutdown(socket.SHUT_WR)
+            except OSError as e:
+                errors.append(e)
+        t = threading.Thread(target=writer)
+        t.start()
+        got = c.expect_closed(timeout=60)
+        t.join(30)
+        self.assertEqual(errors, [])
+        self.assertEqual(got.count(b"250 SMTPUTF8\r\n"), n)
+        self.assertTrue(got.endswith(b"250 SMTPUTF8\r\n"), got[-100:])
+
+    def test_replies_do_not_pile_up(self):
+        """A client that pipelines without reading: the server stops reading commands while
+        SMTP_SESSION_OUT_MAX of replies are unsent, so its memory stays flat; reading later
+        still gets every reply in order."""
+        def rss_mb():
+            with open(f"/proc/{self.srv.proc.pid}/status") as f:
+                return next(int(x.split()[1]) for x in f if x.startswith("VmRSS")) / 1024
+        s = socket.create_connection(("127.0.0.1", self.srv.ports["smtp"]), timeout=60)
+        self.addCleanup(s.close)
+        s.recv(100)
+        n = 700000  # 12.6 MB of commands, ~110 MB of replies
+        done = []
+        t = threading.Thread(target=lambda: (s.sendall(b"EHLO client.test\r\n" * n), done.append(1)), daemon=True)
+        before = rss_mb()
+        t.start()
+        time.sleep(3)
+        self.assertLess(rss_mb() - before, 48, "replies piled up in the server")
+        self.assertEqual(done, [], "the server read everything without sending its replies")
+        end = b"250 SMTPUTF8\r\n"
+        got, buf = 0, b""
+        deadline = time.monotonic() + 60
+        while got < n and time.monotonic() < deadline:
+            buf += s.recv(1 << 20)
+            k = buf.count(end)
+            if k:
+                got += k
+                buf = buf[buf.rindex(end) + len(end):]
+        t.join(30)
+        self.assertEqual((got, done, buf), (n, [1], b""))
+        s.sendall(b"NOOP\r\n")
+        self.assertEqual(s.recv(1000), b"250 2.0.0 ok\r\n")
+
 
 
 if __name__ == "__main__":

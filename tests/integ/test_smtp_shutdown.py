@@ -110,6 +110,26 @@ class Shutdown(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 3)
         wait(10)
 
+    def test_client_that_never_reads(self):
+        """A client pipelines far more replies than the socket buffers hold and never reads:
+        the closing 421 cannot be sent, and SMTP_SESSION_CLOSE_MS (10 s) after the close the
+        connection is dropped anyway, instead of holding the shutdown forever."""
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", self.srv.ports["smtp"]))
+        self.addCleanup(s.close)
+        s.settimeout(3)
+        try:
+            s.sendall(b"EHLO client.test\r\n" * 300000)
+        except socket.timeout:
+            pass  # the server stopped reading: its replies are not taken
+        wait = self.stop_async()
+        took = wait(25)
+        self.assertGreater(took, 8)
+        with open(self.srv.log_path) as f:
+            self.assertIn("peer did not take the last replies, closing", f.read())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
