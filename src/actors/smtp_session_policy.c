@@ -14,6 +14,7 @@
 
 #include "actors/server.h"
 #include "conf/conf.h"
+#include "conf/conf_dname.h"
 #include "conf/conf_domains.h"
 #include "conf/conf_lookup.h"
 #include "core/clock.h"
@@ -61,7 +62,12 @@ void smtp_session_helo(struct smtp_session *s)
 		smtp_server_accept(s->eng);
 		return;
 	}
-	struct dns_addr_req q = {.name = slice_str(name), .families = 0};
+	char key[CONF_DNAME_MAX + 1];
+	if (conf_dname_key(name, strlen(name), key, sizeof key) < 0) { /* no IDNA form: cannot resolve */
+		smtp_server_reply(s->eng, 550, "5.5.0 your ehlo domain does not resolve to an IP address");
+		return;
+	}
+	struct dns_addr_req q = {.name = slice_str(key), .families = 0};
 	uint64_t req = smtp_session_wait(s, SW_HELO_DNS);
 	if (DNS_MSG_ADDR_REQ_send(server_get()->resolver, &s->a, &q, &(struct actor_send_opts){.req_id = req}) != 0) {
 		s->wait = SW_NONE;
@@ -141,7 +147,13 @@ void smtp_session_mail(struct smtp_session *s)
 		smtp_server_accept(s->eng);
 		return;
 	}
-	struct dns_name_req q = {.name = slice_of(t->from.domain, t->from.domain_len)};
+	/* DNS knows A-labels only: a UTF-8 (SMTPUTF8) domain is looked up in its IDNA form. */
+	char key[CONF_DNAME_MAX + 1];
+	if (conf_dname_key(t->from.domain, t->from.domain_len, key, sizeof key) < 0) {
+		smtp_server_reply(s->eng, 501, "5.1.7 bad sender address syntax");
+		return;
+	}
+	struct dns_name_req q = {.name = slice_str(key)};
 	uint64_t req = smtp_session_wait(s, SW_MAIL_DNS);
 	if (DNS_MSG_MX_REQ_send(server_get()->resolver, &s->a, &q, &(struct actor_send_opts){.req_id = req}) != 0) {
 		s->wait = SW_NONE;

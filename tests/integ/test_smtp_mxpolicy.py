@@ -76,6 +76,16 @@ class MXPolicy(ServerCase):
             self.assertReply(c.cmd(f"MAIL FROM:<{sender}>"), code, words, sender)
             c.cmd("RSET")
 
+    def test_idna_names_are_looked_up_as_a_labels(self):
+        c = self.conn()
+        self.assertReply(c.cmd("HELO b\u00fccher.test"), 250)  # resolves as xn--bcher-kva.test
+        self.assertReply(c.cmd("HELO n\u00fcx.test"), 550, "5.5.0 your ehlo domain does not resolve to an IP address")
+        c = self.conn()
+        c.ehlo()
+        self.assertReply(c.cmd("MAIL FROM:<a@n\u00fcll.test> SMTPUTF8"), 550,
+                         "5.7.27 mailfrom domain not configured for mail")
+        self.assertReply(c.cmd("MAIL FROM:<a@xn--nll-hoa.test>"), 550, "5.7.27 mailfrom domain not configured for mail")
+
     def test_sender_syntax(self):
         c = self.conn()
         c.ehlo()

@@ -10,6 +10,7 @@ The zone `test.` served by NSD (DNS.Resolvers points at it):
   nullmx.test      MX 0 . (RFC 7505 null MX)
   nomx.test        A only (no MX: accepted)
   client.test      A 127.0.0.1: a HELO name that resolves
+  nüll.test        (xn--nll-hoa) null MX; bücher.test (xn--bcher-kva) A 127.0.0.1: IDNA
   anything else under test. is NXDOMAIN.
 Set TERN_TEST_LOG=1 to print the server log after each class.
 """
@@ -30,6 +31,8 @@ TEST_ZONE = zone("test", """
     client           A  127.0.0.1
     mail.example     A  127.0.0.1
     example          MX 10 mail.example
+    xn--nll-hoa      MX 0 .
+    xn--bcher-kva    A  127.0.0.1
 """)
 
 PASSWORD = "correct horse 9"
