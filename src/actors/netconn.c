@@ -64,9 +64,11 @@ static void tls_flush(struct netconn *c)
 	}
 }
 
-/* Runs the TLS engine over buffered ciphertext. Returns false when the connection failed. */
-static bool tls_pump(struct netconn *c)
+/* Runs the TLS engine over buffered ciphertext. Returns false when the connection failed;
+ * *delivered tells whether data_cb got plaintext. */
+static bool tls_pump(struct netconn *c, bool *delivered)
 {
+	*delivered = false;
 	if (c->handshaking) {
 		int r = tls_conn_handshake(c->tls);
 		tls_flush(c);
@@ -83,8 +85,10 @@ static bool tls_pump(struct netconn *c)
 	while ((r = tls_conn_read(c->tls, &c->in, NETCONN_RBUF)) == TLS_OK)
 		;
 	tls_flush(c);
-	if (c->in.len > before && c->ops->data_cb && !c->closing)
+	if (c->in.len > before && c->ops->data_cb && !c->closing) {
+		*delivered = true;
 		c->ops->data_cb(c);
+	}
 	if (r == TLS_CLOSED) {
 		fail(c, 0);
 		return false;
@@ -126,8 +130,14 @@ static void recv_cb(struct io_op *op, int res, uint32_t flags)
 		fail(c, -EPROTO);
 		return;
 	}
-	if (tls_pump(c) && c->handshaking && !c->closing)
-		netconn_read(c); /* the handshake needs more bytes whatever the owner asked */
+	bool was_handshaking = c->handshaking, delivered;
+	if (!tls_pump(c, &delivered) || c->closing || c->eof)
+		return;
+	/* The handshake needs more bytes whatever the owner asked; and a read that ended
+	 * inside a TLS record (records are larger than NETCONN_RBUF) gave the owner nothing
+	 * yet, so it continues. A handshake that just finished leaves reading to the owner. */
+	if (c->handshaking || (!was_handshaking && !delivered))
+		netconn_read(c);
 }
 
 void netconn_read(struct netconn *c)
@@ -208,7 +218,8 @@ void netconn_tls_start(struct netconn *c, struct tls_conn *t)
 	c->tls = t;
 	c->handshaking = true;
 	buf_reset(&c->in); /* plaintext pipelined before TLS is never used */
-	tls_pump(c);
+	bool delivered;
+	tls_pump(c, &delivered);
 	if (c->handshaking && !c->closing)
 		netconn_read(c);
 }

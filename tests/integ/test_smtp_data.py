@@ -137,6 +137,23 @@ class DataSmallLimit(DataCase):
         self.assertReply(c.cmd("RCPT TO:<admin@example.test>"), 503, "5.5.1 missing MAIL FROM")
         self.assertReply(c.cmd("NOOP"), 250)
 
+    def test_bdat_disconnect_inside_chunk(self):
+        lost = self.log_count("lost connection during data")
+        c = self.mx()
+        c.send(b"BDAT 1000 LAST\r\nSubject: cut\r\n\r\nonly part")
+        c.close()
+        self.wait_log("lost connection during data", lost)
+        self.assertReply(self.conn().cmd("NOOP"), 250)
+
+    def test_bdat_after_helo_is_pipelining(self):
+        c = self.conn()
+        self.assertEqual(c.cmd("HELO client.test").code, 250)
+        c.cmd("MAIL FROM:<>")
+        c.cmd("RCPT TO:<admin@example.test>")
+        c.send(b"BDAT 5 LAST\r\nhello")
+        self.assertReply(c.reply(), 554, "5.5.0 protocol synchronization error")
+        self.assertClosed(c)
+
     def test_size_parameter(self):
         c = self.conn()
         c.ehlo()

@@ -92,6 +92,42 @@ class TLSMX(ServerCase):
         c.ehlo()
         self.assertReply(c.cmd("DATA"), 503, "5.5.1 missing MAIL FROM")
 
+    def test_large_message_pipelined_commands_and_quit_over_tls(self):
+        c = self.conn()
+        c.ehlo()
+        c.starttls(self.tls_ctx())
+        c.ehlo()
+        rs = c.pipeline(["NOOP", "HELP", "MAIL FROM:<someone@sender.test>", "RCPT TO:<admin@example.test>", "DATA"])
+        self.assertEqual([r.code for r in rs], [250, 214, 250, 250, 354])
+        body = b"Subject: big over tls\r\n\r\n" + (b"t" * 996 + b"\r\n") * 2000 + b".\r\n"
+        c.send(body)
+        self.assertIn((c.reply().code), (250, 451))
+        self.assertReply(c.cmd("QUIT"), 221, "2.0.0 bye")
+        self.assertEqual(c.expect_closed(), b"")
+
+    def test_errors_close_over_tls(self):
+        c = self.tls_conn()
+        c.send(b"FOO\r\n" * 20)
+        rs = c.replies(20)
+        self.assertEqual({r.words for r in rs}, {"5.5.1 unknown command"})
+        self.assertReply(c.reply(), 421, "4.7.0 too many errors")
+        self.assertEqual(c.expect_closed(), b"")
+
+    def test_plaintext_on_implicit_tls_port(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.ports["submissions"]), timeout=10)
+        self.addCleanup(s.close)
+        s.sendall(b"EHLO client.test\r\n")
+        got = b""
+        try:
+            while True:
+                x = s.recv(4096)
+                if not x:
+                    break
+                got += x
+        except ConnectionResetError:
+            pass
+        self.assertNotIn(b"250", got)  # no SMTP in plaintext; the handshake fails and the server closes
+
     def test_failed_handshake_closes(self):
         c = self.conn()
         c.ehlo()
