@@ -379,6 +379,20 @@ static void session_start(struct actor *a)
 		smtp_session_drive(s);
 		return;
 	}
+	/* Accepted while the server stops: registered after smtp_session_shutdown_all() took
+	 * its snapshot, this session would never get the stop. The flag is set before that
+	 * snapshot and read after reg_add(), so one of the two always reaches it. */
+	struct server *srv = server_get();
+	if (srv && atomic_load(&srv->stopping)) {
+		if (s->ep->svc == SMTP_SVC_SUBMISSIONS) { /* nothing readable before TLS */
+			s->closing = true;
+			netconn_close(&s->nc);
+			return;
+		}
+		smtp_server_close_with(s->eng, 421, "4.3.2 service shutting down");
+		smtp_session_drive(s);
+		return;
+	}
 	if (s->ep->svc == SMTP_SVC_SUBMISSIONS) {
 		start_tls(s);
 		return;

@@ -131,5 +131,77 @@ class Shutdown(unittest.TestCase):
             self.assertIn("peer did not take the last replies, closing", f.read())
 
 
+class ShutdownUnderLoad(unittest.TestCase):
+    """Clients connect in a tight loop while the server stops. A connection accepted in
+    the middle of the shutdown must still get its 421 (or no greeting at all): before
+    the fix, a session registered after the stop snapshot got a 220 and then nothing,
+    and held the shutdown until the client gave up. A race, so three rounds."""
+
+    def round(self):
+        srv = TernServer(name="tern-shutload", domains=DOMAINS,
+                         limits={"ConnectionsPerIP": [100000] * 3, "ConnectionRatePerMinute": [1000000] * 3})
+        srv.start()
+        self.addCleanup(srv.close)
+        stopping = threading.Event()
+        done = threading.Event()
+        seen = {"quit": 0, "220+421": 0, "421": 0, "nothing": 0, "refused": 0, "hang": 0, "bad": []}
+        lock = threading.Lock()
+
+        def client():
+            while not done.is_set():
+                try:
+                    s = socket.create_connection(("127.0.0.1", srv.ports["smtp"]), timeout=15)
+                except OSError:
+                    with lock:
+                        seen["refused"] += 1
+                    time.sleep(0.01)
+                    continue
+                got, kind = b"", None
+                try:
+                    got = s.recv(1000)
+                    if got.startswith(b"220 ") and not stopping.is_set():
+                        s.sendall(b"QUIT\r\n")
+                    while True:
+                        x = s.recv(1000)
+                        if not x:
+                            break
+                        got += x
+                except socket.timeout:
+                    kind = "hang"
+                except OSError:
+                    pass
+                s.close()
+                if kind is None:
+                    kind = ("quit" if b"221 2.0.0 bye" in got else
+                            "220+421" if got.startswith(b"220 ") and SHUTTING.encode() in got else
+                            "421" if got.startswith(b"421 " + SHUTTING.encode()) else
+                            "nothing" if not got else None)
+                with lock:
+                    if kind:
+                        seen[kind] += 1
+                    else:
+                        seen["bad"].append(got)
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        stopping.set()
+        t0 = time.monotonic()
+        try:
+            srv.stop_clean(timeout=40)
+        finally:
+            took = time.monotonic() - t0
+            done.set()
+            for t in threads:
+                t.join(30)
+        self.assertLess(took, 10)
+        self.assertEqual((seen["hang"], seen["bad"]), (0, []), seen)
+        self.assertGreater(seen["quit"], 0, seen)
+
+    def test_connections_during_shutdown(self):
+        for _ in range(3):
+            self.round()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
