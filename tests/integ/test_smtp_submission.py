@@ -7,7 +7,6 @@ queue lands (then `250 2.0.0 queued`). test_dsn_params_in_queue_record needs the
 CLI and is skipped without it."""
 import datetime
 import json
-import re
 import socket
 
 from ternlib.smtpcase import DOMAINS, PASSWORD, ServerCase, main
@@ -15,7 +14,10 @@ from ternlib.scram import b64, smtp_scram
 from ternlib.smtpclient import Conn
 
 USER = "app@example.test"
-LIMITED = DOMAINS + """  capped:
+LIMITED = DOMAINS.replace("""      app@off.test: {}
+""", """      app@off.test: {}
+    FromIDLoginAddresses: [noreply@example.test]
+""") + """  capped:
     Domain: other.test
     Destinations:
       capped@other.test: {}
@@ -192,6 +194,47 @@ class Submission(SubmissionCase):
         else:
             self.assertQueued(d, r)
 
+    def test_fromid(self):
+        c = self.authed()
+        r = self.send(c, "noreply+mine@example.test", ["a@remote.test", "b@remote.test"], msg("noreply@example.test"))
+        self.assertReply(r, 554, "5.5.3 cannot send to multiple recipients with chosen fromid")
+        c = self.authed()
+        self.assertQueued(c, self.send(c, "noreply+mine@example.test", ["a@remote.test"], msg("noreply@example.test")))
+        c = self.authed()
+        self.assertQueued(c, self.send(c, "noreply@example.test", ["a@remote.test", "b@remote.test"],
+                                       msg("noreply@example.test")))
+        if not self.queue_cli():
+            return  # uniqueness is checked when the queue adds the records
+        c = self.authed()
+        r = self.send(c, "noreply+mine@example.test", ["c@remote.test"], msg("noreply@example.test"))
+        self.assertReply(r, 554, "5.1.7 bad fromid in smtp mail from address: fromid not unique")
+
+    def queue_records(self):
+        recs = {}
+        for line in self.srv.cli("queue", "list").stdout.splitlines():
+            rec = json.loads(self.srv.cli("queue", "print", line.split(" ", 1)[0]).stdout)
+            recs[rec["RecipientLocalpart"] + "@" + rec["RecipientDomainStr"]] = rec
+        return recs
+
+    def test_record_fields_in_queue(self):
+        """smtp.md §13 steps 6, 8, 9, 11: what the submission puts into the queue record."""
+        if not self.queue_cli():
+            self.skipTest("needs the queue (tern queue): waits for the queue merge")
+        self.srv.cli("queue", "holdrule", "add")
+        c = self.authed()
+        body = msg(extra="X-Tern-Extra-user-id: 42\r\nx-tern-extra-Campaign:  spring\r\n sale \r\n"
+                         "TLS-Required: No\r\n")
+        self.assertReply(self.send(c, USER, ["fields@remote.test"], body, params=" HOLDFOR=600"), 250)
+        rec = self.queue_records()["fields@remote.test"]
+        self.assertEqual((rec["SenderAccount"], rec["SenderLocalpart"], rec["SenderDomainStr"]),
+                         ("app", "app", "example.test"))
+        self.assertEqual(rec["Extra"], {"User-Id": "42", "Campaign": "spring sale"})
+        self.assertIs(rec["RequireTLS"], False)
+        self.assertEqual(rec["FutureReleaseRequest"], "for;600")
+        self.assertEqual(rec["Subject"], "hello")
+        self.assertRegex(rec["MessageID"], r"^<[A-Za-z0-9_-]{22}@mail\.example\.test>$")
+        self.assertEqual((rec["Has8bit"], rec["SMTPUTF8"], rec["FromID"]), (False, False, ""))
+
     def test_dsn_params_in_queue_record(self):
         """badinput #32-#34 / smtp.md §9: decoded DSN parameters are stored in the queue record."""
         if not self.queue_cli():
@@ -199,18 +242,14 @@ class Submission(SubmissionCase):
         self.srv.cli("queue", "holdrule", "add")
         c = self.authed()
         self.assertReply(c.cmd(f"MAIL FROM:<{USER}> RET=HDRS ENVID=id+2B1"), 250)
-        self.assertReply(c.cmd("RCPT TO:<bob@remote.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bx@remote.test"),
-                         250)
-        self.assertReply(c.cmd("RCPT TO:<carol@remote.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<dsn-bob@remote.test> NOTIFY=SUCCESS,FAILURE "
+                               "ORCPT=rfc822;bob+2Bx@remote.test"), 250)
+        self.assertReply(c.cmd("RCPT TO:<dsn-carol@remote.test>"), 250)
         self.assertReply(c.cmd("DATA"), 354)
         c.send(msg())
         self.assertReply(c.reply(), 250, "2.0.0 queued")
-        recs = {}
-        for line in self.srv.cli("queue", "list").stdout.splitlines():
-            qid = line.split(" ", 1)[0]
-            rec = json.loads(self.srv.cli("queue", "print", qid).stdout)
-            recs[re.search(r"to:(\S+)", line).group(1)] = rec
-        bob, carol = recs["bob@remote.test"], recs["carol@remote.test"]
+        recs = self.queue_records()
+        bob, carol = recs["dsn-bob@remote.test"], recs["dsn-carol@remote.test"]
         self.assertEqual((bob["EnvID"], bob["Ret"], bob["Notify"], bob["ORcpt"]),
                          ("id+1", "HDRS", "SUCCESS,FAILURE", "rfc822;bob+x@remote.test"))
         self.assertEqual((carol["EnvID"], carol["Ret"], carol["Notify"], carol["ORcpt"]), ("id+1", "HDRS", "", ""))
