@@ -272,6 +272,8 @@ static bool start_exchange(struct smtp_session *s, const struct smtp_server_auth
 	smtp_session_auth_free(s);
 	s->sasl = sasl_server_new(&cfg);
 	buf_free(&cb);
+	if (!s->sasl) /* the AUTH ask must be answered, or the next engine step panics */
+		smtp_server_reply(s->eng, 454, "4.7.0 temporary authentication failure");
 	return s->sasl != NULL;
 }
 
