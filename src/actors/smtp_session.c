@@ -152,7 +152,7 @@ static void close_after_flush(struct smtp_session *s)
 	if (s->closing)
 		return; /* e.g. EOF reported after a failed handshake already closed */
 	s->closing = true;
-	timer_start(&s->t_io, SMTP_SESSION_CLOSE_MS);
+	timer_start(&s->t_io, s->stopping ? SMTP_SESSION_CLOSE_STOPPING_MS : SMTP_SESSION_CLOSE_MS);
 	netconn_close_after_flush(&s->nc);
 }
 

@@ -23,8 +23,10 @@ struct sasl_server;
 #define SMTP_SESSION_DATA_STALL_MS (5 * 60 * 1000)
 #define SMTP_SESSION_TLS_MS (60 * 1000)
 #define SMTP_SESSION_SHUTDOWN_MS (30 * 1000)
-/** After the close (or the peer's EOF): time to hand the last replies to the kernel. */
+/** After the close (or the peer's EOF): time to hand the last replies to the kernel;
+ * shorter during shutdown, which must end within the supervisor's grace. */
 #define SMTP_SESSION_CLOSE_MS (10 * 1000)
+#define SMTP_SESSION_CLOSE_STOPPING_MS 1000
 /** Unsent reply bytes above which the session reads no more commands until they are
  * out: a client that pipelines without reading cannot make the replies pile up. */
 #define SMTP_SESSION_OUT_MAX (256 * 1024)

@@ -112,8 +112,8 @@ class Shutdown(unittest.TestCase):
 
     def test_client_that_never_reads(self):
         """A client pipelines far more replies than the socket buffers hold and never reads:
-        the closing 421 cannot be sent, and SMTP_SESSION_CLOSE_MS (10 s) after the close the
-        connection is dropped anyway, instead of holding the shutdown forever."""
+        the closing 421 cannot be sent, and SMTP_SESSION_CLOSE_STOPPING_MS (1 s) after the
+        close the connection is dropped anyway, instead of holding the shutdown forever."""
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.settimeout(10)
@@ -125,8 +125,7 @@ class Shutdown(unittest.TestCase):
         except socket.timeout:
             pass  # the server stopped reading: its replies are not taken
         wait = self.stop_async()
-        took = wait(25)
-        self.assertGreater(took, 8)
+        wait(10)
         with open(self.srv.log_path) as f:
             self.assertIn("peer did not take the last replies, closing", f.read())
 
