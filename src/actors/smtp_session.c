@@ -6,8 +6,11 @@
  * nothing more, which bounds buffered input and keeps replies in order. The
  * reply to the wait carries a req_id; a stale one (after a timeout or close)
  * is ignored. Output is flushed whenever the engine needs input, before any
- * wait, and before TLS or close. One timer covers the idle, partial-line,
- * data and handshake deadlines; all use the monotonic clock. */
+ * wait, and before TLS or close; while more than SMTP_SESSION_OUT_MAX of it is
+ * unsent the session reads nothing (a client that pipelines without reading
+ * cannot pile replies up in memory). One timer covers the idle, partial-line,
+ * data and handshake deadlines, and after a close the time the last replies
+ * get to leave; all use the monotonic clock. */
 #include "actors/smtp_session_int.h"
 
 #include <errno.h>
