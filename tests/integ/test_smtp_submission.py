@@ -111,6 +111,16 @@ class Submission(SubmissionCase):
         d = self.authed()
         self.assertQueued(d, self.send(d, USER, ["bob@remote.test"], msg("noreply@example.test")))
 
+    def test_submission_recipient_forms(self):
+        c = self.authed()
+        self.assertReply(c.cmd(f"MAIL FROM:<{USER}>"), 250)
+        for rcpt, code, words in [("<postmaster>", 501, "5.1.3 bad recipient address syntax"),
+                                  ("<Postmaster@example.test>", 250, "2.1.5 ok"), (" <a@b.test>", 250, "2.1.5 ok"),
+                                  ("  <a@b.test>", 501, "5.5.4 syntax: RCPT TO:<address>"),
+                                  ("<a@[127.0.0.1]>", 250, "2.1.5 ok"), ('<"a b"@x.test>', 250, "2.1.5 ok"),
+                                  ("<@relay.test:c@d.test>", 250, "2.1.5 ok")]:
+            self.assertReply(c.cmd("RCPT TO:" + rcpt), code, words, rcpt)
+
     def test_future_release_params(self):
         c = self.authed()
         now = datetime.datetime.now(datetime.timezone.utc)
