@@ -119,6 +119,7 @@ class Shutdown(unittest.TestCase):
         s.settimeout(10)
         s.connect(("127.0.0.1", self.srv.ports["smtp"]))
         self.addCleanup(s.close)
+        self.assertTrue(s.recv(100).startswith(b"220 "))  # never talk before the greeting
         s.settimeout(3)
         try:
             s.sendall(b"EHLO client.test\r\n" * 300000)
