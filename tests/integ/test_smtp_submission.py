@@ -230,7 +230,6 @@ class Submission(SubmissionCase):
         """smtp.md §13 steps 6, 8, 9, 11: what the submission puts into the queue record."""
         if not self.queue_cli():
             self.skipTest("needs the queue (tern queue): waits for the queue merge")
-        self.srv.cli("queue", "holdrule", "add")
         c = self.authed()
         body = msg(extra="X-Tern-Extra-user-id: 42\r\nx-tern-extra-Campaign:  spring\r\n sale \r\n"
                          "TLS-Required: No\r\n")
@@ -249,7 +248,6 @@ class Submission(SubmissionCase):
         """badinput #32-#34 / smtp.md §9: decoded DSN parameters are stored in the queue record."""
         if not self.queue_cli():
             self.skipTest("needs the queue (tern queue): waits for the queue merge")
-        self.srv.cli("queue", "holdrule", "add")
         c = self.authed()
         self.assertReply(c.cmd(f"MAIL FROM:<{USER}> RET=HDRS ENVID=id+2B1"), 250)
         self.assertReply(c.cmd("RCPT TO:<dsn-bob@remote.test> NOTIFY=SUCCESS,FAILURE "
