@@ -362,6 +362,19 @@ class DataDefaultLimit(DataCase):
         self.assertAccepted(c, self.data(c, b"Subject: line\r\n\r\n" + b"m" * (1024 * 1024) + b"\r\n.\r\n"))
 
 
+class SmallRecipientLimit(DataCase):
+    server_kwargs = dict(limits={"RecipientsPerTransaction": 5})
+
+    def test_configured_limit(self):
+        c = self.conn()
+        self.assertIn("LIMITS RCPTMAX=5", c.ehlo().lines)
+        c.cmd("MAIL FROM:<someone@sender.test>")
+        rs = c.pipeline(["RCPT TO:<admin@example.test>", "RCPT TO:<postmaster>"] * 3)
+        self.assertEqual([r.code for r in rs], [250] * 5 + [452])
+        self.assertReply(rs[-1], 452, "4.5.3 max of 5 recipients reached")
+        self.assertAccepted(c, self.data(c, b"Subject: five\r\n\r\nx\r\n.\r\n"))
+
+
 class DiskReserve(DataCase):
     """Free space below 1.5 x SMTPMaxMessageSize: 452 4.3.1 at MAIL (smtp.md §11). With the
     largest allowed size the reserve computation must not overflow."""
