@@ -269,10 +269,7 @@ static void data_cb(struct netconn *c)
 {
 	struct smtp_session *s = c->owner;
 	s->last_in_ms = clock_mono_ms();
-	if (c->in.len && log_enabled(LOG_TRACE)) {
-		char q[2048];
-		log_write(LOG_TRACE, "smtp", "command", "cid=%s data=%s", s->rid, log_quote(q, sizeof q, buf_slice(&c->in)));
-	}
+	smtp_session_trace_input(s, buf_slice(&c->in));
 	smtp_server_feed(s->eng, c->in.p, c->in.len);
 	buf_reset(&c->in);
 	smtp_session_drive(s);

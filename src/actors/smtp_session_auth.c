@@ -99,6 +99,7 @@ void smtp_session_auth_free(struct smtp_session *s)
 
 void smtp_session_auth_abort(struct smtp_session *s)
 {
+	s->auth_response_due = false;
 	/* The engine ended the exchange (client `*`, bad base64, line too long) and replied. */
 	metric_add(m_auth[2], 1);
 	smtp_session_auth_free(s);
@@ -222,6 +223,7 @@ static void handle(struct smtp_session *s, struct sasl_step *st)
 	switch (st->status) {
 	case SASL_CONTINUE:
 		smtp_server_auth_challenge(s->eng, st->out.p, st->out.len);
+		s->auth_response_due = true;
 		break;
 	case SASL_NEED_SECRETS:
 		need_secrets(s, st);
@@ -281,6 +283,7 @@ void smtp_session_auth(struct smtp_session *s)
 {
 	const struct smtp_server_auth_req *r = smtp_server_auth_req(s->eng);
 	struct sasl_step st;
+	s->auth_response_due = false;
 	if (r->step == 0) {
 		unsigned fails = smtp_server_auth_failures(s->eng);
 		if (fails > 3 && !s->auth_delayed) {

@@ -69,6 +69,7 @@ struct smtp_session {
 	char *auth_user;       /* login address being authenticated */
 	char *account;         /* authenticated account (or RelayAccount when relaying) */
 	bool auth_delayed;     /* the growing AUTH delay has been served */
+	bool auth_response_due; /* a 334 went out: the next line is credentials (trace logs) */
 	/* message */
 	struct buf data;
 	uint64_t data_id;
@@ -102,6 +103,11 @@ void smtp_session_on_authcheck(struct actor *self, const struct msg *m, const vo
 void smtp_session_auth_free(struct smtp_session *s);
 /** Starts the shared auth checker (bcrypt runs there); call once at server start. */
 void smtp_session_auth_init(void);
+
+/* smtp_session_trace.c */
+/** Logs client input at LOG_TRACE, credentials only at LOG_TRACEAUTH and message data only
+ * at LOG_TRACEDATA (shown as placeholders below). */
+void smtp_session_trace_input(struct smtp_session *s, struct slice in);
 
 /* smtp_session_data.c: end of data for MX (local delivery) and submission (queue). */
 void smtp_session_message(struct smtp_session *s);

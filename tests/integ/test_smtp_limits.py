@@ -140,6 +140,59 @@ class SlowAndMetrics(ServerCase):
         self.assertEqual(self.srv.metrics().get("tern_smtp_sessions", -1), 0)
 
 
+class TraceLog(ServerCase):
+    """config.md LogLevel: `trace` has transcripts without credentials or message data,
+    `traceauth` adds credentials, `tracedata` adds message data."""
+    passwords = {"app": PASSWORD}
+
+    def session(self, marker):
+        with open(self.srv.log_path, "rb") as f:
+            start = len(f.read())
+        ir = b64(f"\0app@example.test\0{PASSWORD}".encode())
+        c = self.conn("submission")
+        c.ehlo()
+        self.assertReply(c.cmd("AUTH LOGIN"), 334)
+        c.cmd(b64(b"app@example.test"))
+        self.assertReply(c.cmd(b64(PASSWORD.encode())), 235)
+        d = self.conn("submission")
+        d.ehlo()
+        self.assertReply(d.cmd("AUTH PLAIN " + ir), 235)
+        d.cmd("MAIL FROM:<app@example.test>")
+        d.cmd("RCPT TO:<x@remote.test>")
+        d.cmd("DATA")
+        d.send(f"From: <app@example.test>\r\nSubject: {marker}-data\r\n\r\n{marker}-body\r\n.\r\n".encode())
+        d.reply()
+        chunk = f"From: <app@example.test>\r\n\r\n{marker}-bdat\r\n".encode()
+        d.cmd("MAIL FROM:<app@example.test>")
+        d.cmd("RCPT TO:<x@remote.test>")
+        d.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk + b"NOOP\r\n")
+        d.replies(2)
+        for x in (c, d):
+            x.cmd("QUIT")
+        with open(self.srv.log_path, "rb") as f:
+            text = f.read()[start:].decode("utf-8", "replace")
+        return [ln for ln in text.splitlines() if "pkg=smtp msg=command" in ln], ir
+
+    def test_trace_levels(self):
+        pw64 = b64(PASSWORD.encode())
+        for level, creds, data in [("trace", False, False), ("traceauth", True, False), ("tracedata", True, True)]:
+            self.srv.cli("loglevel", level)
+            lines, ir = self.session(level)
+            text = "\n".join(lines)
+            self.assertIn("MAIL FROM:<app@example.test>", text, level)
+            self.assertEqual(ir in text, creds, level)
+            self.assertEqual(pw64 in text, creds, level)
+            self.assertEqual(f"{level}-body" in text, data, level)
+            self.assertEqual(f"{level}-bdat" in text, data, level)
+            if not creds:
+                self.assertIn("AUTH PLAIN <initial response>", text)
+                self.assertIn("<authentication response>", text)
+            if not data:
+                self.assertIn("octets of message data>", text)
+                self.assertIn("NOOP", text)  # the command after the BDAT chunk is still shown
+        self.srv.cli("loglevel", "debug")
+
+
 class CloseDeadline(ServerCase):
     """Replies after the client's EOF, and a client that never reads its last replies."""
 
