@@ -66,7 +66,8 @@ static void tls_flush(struct netconn *c)
 	}
 }
 
-/* Runs the TLS engine over buffered ciphertext. Returns false when the connection failed. */
+/* Runs the TLS engine over buffered ciphertext. Returns false when the connection failed.
+ * Each delivery of plaintext to data_cb counts in c->ndata. */
 static bool tls_pump(struct netconn *c)
 {
 	if (c->handshaking) {
@@ -264,8 +265,8 @@ static void maybe_closed(struct netconn *c)
 
 void netconn_close(struct netconn *c)
 {
-	if (c->closing)
-		return;
+	if (c->closing && !c->close_after_flush)
+		return; /* after netconn_close_after_flush() it still aborts the flush */
 	c->closing = true;
 	c->close_after_flush = false;
 	if (c->rop.busy)
@@ -284,6 +285,7 @@ void netconn_close_after_flush(struct netconn *c)
 		tls_flush(c);
 	}
 	c->closing = true;
+	c->close_after_flush = true;
 	if (c->rop.busy)
 		io_cancel(&c->rop);
 	/* The send in flight (if any) completes and send_cb reaches maybe_closed. */

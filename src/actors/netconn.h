@@ -68,7 +68,8 @@ size_t netconn_pending(const struct netconn *c);
  * discarded: bytes pipelined before the handshake are never used (STARTTLS injection).
  * tls_cb reports the result; reading continues as the handshake needs. */
 void netconn_tls_start(struct netconn *c, struct tls_conn *t);
-/** Closes now: cancels pending operations, closes the socket, then closed_cb. */
+/** Closes now: cancels pending operations, closes the socket, then closed_cb. Also after
+ * netconn_close_after_flush(), where it gives up on the unsent output. */
 void netconn_close(struct netconn *c);
 /** Sends what is queued (and a TLS close_notify), then closes. */
 void netconn_close_after_flush(struct netconn *c);

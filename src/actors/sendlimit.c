@@ -6,7 +6,10 @@
  * of recipient addresses seen (bounded; when full, the oldest half is
  * dropped, so a long-known recipient may count as new again — the cheaper
  * error). Accounts with both limits at -1 (high-volume senders) skip all of
- * it, including the lock. */
+ * it, including the lock. A message is checked before its commit and counted
+ * only after the commit succeeded, so a failed commit (a 4xx the client will
+ * retry) uses up nothing; concurrent submissions of one account may overshoot
+ * by the number in flight. */
 #include "actors/sendlimit.h"
 
 #include <pthread.h>
@@ -90,7 +93,20 @@ static void remember(struct acct *a, const char *addr)
 	a->seen[a->nseen++] = xstrdup(addr);
 }
 
-int sendlimit_check(const struct conf_account *acc, const struct smtp_server_txn *t, char *why, size_t whylen)
+/* "local@domain" with the domain lower-cased (domains are case-insensitive). */
+static char *rcpt_key(const struct smtp_server_rcpt *rc)
+{
+	char *k = xasprintf("%.*s@%.*s", (int)rc->addr.local_len, rc->addr.local, (int)rc->addr.domain_len,
+	                    rc->addr.domain);
+	for (char *p = k + rc->addr.local_len + 1; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return k;
+}
+
+/* Checks (record false) or counts (record true) the transaction for acc. */
+static int tally(const struct conf_account *acc, const struct smtp_server_txn *t, bool record, char *why,
+                 size_t whylen)
 {
 	int64_t maxm = acc->max_outgoing_messages_per_day, maxf = acc->max_first_time_recipients_per_day;
 	if (maxm < 0 && maxf < 0)
@@ -103,12 +119,17 @@ int sendlimit_check(const struct conf_account *acc, const struct smtp_server_txn
 	char **addrs = xcalloc(t->nrcpt ? t->nrcpt : 1, sizeof *addrs);
 	int64_t nfirst = 0;
 	for (size_t r = 0; r < t->nrcpt; r++) {
-		addrs[r] = xasprintf("%.*s@%.*s", (int)t->rcpts[r].addr.local_len, t->rcpts[r].addr.local,
-		                     (int)t->rcpts[r].addr.domain_len, t->rcpts[r].addr.domain);
+		addrs[r] = rcpt_key(&t->rcpts[r]);
 		if (maxf >= 0 && !seen(a, addrs[r]))
 			nfirst++;
 	}
-	if (maxm >= 0 && sum(a, a->msgs, now_h) + (int64_t)t->nrcpt > maxm) {
+	if (record) {
+		a->msgs[i] += (int64_t)t->nrcpt;
+		a->first[i] += nfirst;
+		for (size_t r = 0; r < t->nrcpt && maxf >= 0; r++)
+			if (!seen(a, addrs[r]))
+				remember(a, addrs[r]);
+	} else if (maxm >= 0 && sum(a, a->msgs, now_h) + (int64_t)t->nrcpt > maxm) {
 		snprintf(why, whylen,
 		         "4.7.1 max number of messages (%lld) over past 24h reached, try increasing per-account "
 		         "setting MaxOutgoingMessagesPerDay", (long long)maxm);
@@ -118,16 +139,20 @@ int sendlimit_check(const struct conf_account *acc, const struct smtp_server_txn
 		         "4.7.1 max number of new/first-time recipients (%lld) over past 24h reached, try increasing "
 		         "per-account setting MaxFirstTimeRecipientsPerDay", (long long)maxf);
 		rc = -1;
-	} else {
-		a->msgs[i] += (int64_t)t->nrcpt;
-		a->first[i] += nfirst;
-		for (size_t r = 0; r < t->nrcpt && maxf >= 0; r++)
-			if (!seen(a, addrs[r]))
-				remember(a, addrs[r]);
 	}
 	pthread_mutex_unlock(&mu);
 	for (size_t r = 0; r < t->nrcpt; r++)
 		free(addrs[r]);
 	free(addrs);
 	return rc;
+}
+
+int sendlimit_check(const struct conf_account *acc, const struct smtp_server_txn *t, char *why, size_t whylen)
+{
+	return tally(acc, t, false, why, whylen);
+}
+
+void sendlimit_record(const struct conf_account *acc, const struct smtp_server_txn *t)
+{
+	tally(acc, t, true, NULL, 0);
 }

@@ -8,8 +8,10 @@
 struct conf_account;
 struct smtp_server_txn;
 
-/** Checks the transaction's recipients against acc's limits and, when they fit, counts them.
+/** Checks the transaction's recipients against acc's limits without counting them.
  * Returns 0, or -1 with the reply text ("4.7.1 max number of ...") in why. Thread-safe. */
 int sendlimit_check(const struct conf_account *acc, const struct smtp_server_txn *t, char *why, size_t whylen);
+/** Counts the transaction's recipients for acc; call once its message is committed. Thread-safe. */
+void sendlimit_record(const struct conf_account *acc, const struct smtp_server_txn *t);
 
 #endif

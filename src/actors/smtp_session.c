@@ -6,8 +6,11 @@
  * nothing more, which bounds buffered input and keeps replies in order. The
  * reply to the wait carries a req_id; a stale one (after a timeout or close)
  * is ignored. Output is flushed whenever the engine needs input, before any
- * wait, and before TLS or close. One timer covers the idle, partial-line,
- * data and handshake deadlines; all use the monotonic clock. */
+ * wait, and before TLS or close; while more than SMTP_SESSION_OUT_MAX of it is
+ * unsent the session reads nothing (a client that pipelines without reading
+ * cannot pile replies up in memory). One timer covers the idle, partial-line,
+ * data and handshake deadlines, and after a close the time the last replies
+ * get to leave; all use the monotonic clock. */
 #include "actors/smtp_session_int.h"
 
 #include <errno.h>
@@ -31,7 +34,7 @@ static _Atomic int64_t nsessions;
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t *reg;
 static size_t reg_n, reg_cap;
-static struct metric *m_bytes_in, *m_bytes_out, *m_sessions;
+static struct metric *m_bytes_in, *m_bytes_out, *m_sessions, *m_replies[4];
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static const char *const all_mechs[SMTP_SESSION_NMECHS] = {
@@ -43,6 +46,25 @@ static void metrics_init(void)
 	m_bytes_in = metric_counter("tern_smtp_bytes_total", "dir=\"in\"", "SMTP bytes on the wire.");
 	m_bytes_out = metric_counter("tern_smtp_bytes_total", "dir=\"out\"", "SMTP bytes on the wire.");
 	m_sessions = metric_gauge("tern_smtp_sessions", "", "Open SMTP sessions.");
+	static const char *const cls[4] = {"class=\"2xx\"", "class=\"3xx\"", "class=\"4xx\"", "class=\"5xx\""};
+	for (int i = 0; i < 4; i++)
+		m_replies[i] = metric_counter("tern_smtp_replies_total", cls[i], "SMTP replies sent, by class.");
+}
+
+/* Counts the replies in engine output, which always starts at a line start: the
+ * last line of a reply has a space after its code. */
+static void count_replies(struct slice out)
+{
+	size_t i = 0;
+	while (i + 4 <= out.len) {
+		const uint8_t *p = out.p + i;
+		if (p[3] == ' ' && p[0] >= '2' && p[0] <= '5')
+			metric_add(m_replies[p[0] - '2'], 1);
+		const uint8_t *lf = memchr(p, '\n', out.len - i);
+		if (!lf)
+			break;
+		i = (size_t)(lf - out.p) + 1;
+	}
 }
 
 static void reg_add(uint64_t id)
@@ -94,6 +116,7 @@ void smtp_session_flush(struct smtp_session *s)
 		char q[2048];
 		log_write(LOG_TRACE, "smtp", "reply", "cid=%s data=%s", s->rid, log_quote(q, sizeof q, out));
 	}
+	count_replies(out);
 	netconn_write(&s->nc, out.p, out.len);
 	smtp_server_output_consume(s->eng, out.len);
 }
@@ -125,11 +148,25 @@ static void arm_io_timer(struct smtp_session *s)
 	timer_start_at(&s->t_io, at);
 }
 
+/* Closes once the queued replies are out. A peer that does not take them (zero
+ * window) gets SMTP_SESSION_CLOSE_MS, then io_timeout_cb closes anyway. */
+static void close_after_flush(struct smtp_session *s)
+{
+	if (s->closing)
+		return; /* e.g. EOF reported after a failed handshake already closed */
+	s->closing = true;
+	timer_start(&s->t_io, s->stopping ? SMTP_SESSION_CLOSE_STOPPING_MS : SMTP_SESSION_CLOSE_MS);
+	netconn_close_after_flush(&s->nc);
+}
+
 static void io_timeout_cb(struct timer *t)
 {
 	struct smtp_session *s = t->ctx;
-	if (s->closing)
+	if (s->closing) {
+		log_info("smtp", "peer did not take the last replies, closing", "cid=%s ip=%s", s->rid, s->peer_str);
+		netconn_close(&s->nc);
 		return;
+	}
 	if (s->tls_pending) {
 		log_info("smtp", "tls handshake timeout", "cid=%s", s->rid);
 		netconn_close(&s->nc);
@@ -182,6 +219,10 @@ void smtp_session_drive(struct smtp_session *s)
 			if (s->stopping && !smtp_server_in_data(s->eng) && smtp_server_shutdown(s->eng))
 				continue;
 			arm_io_timer(s);
+			if (netconn_pending(&s->nc) > SMTP_SESSION_OUT_MAX) {
+				s->out_blocked = true; /* drained_cb reads on */
+				return;
+			}
 			netconn_read(&s->nc);
 			return;
 		case SMTP_SERVER_HELO:
@@ -214,9 +255,7 @@ void smtp_session_drive(struct smtp_session *s)
 			return;
 		case SMTP_SERVER_CLOSE:
 			smtp_session_flush(s);
-			s->closing = true;
-			timer_stop(&s->t_io);
-			netconn_close_after_flush(&s->nc);
+			close_after_flush(s);
 			return;
 		}
 	}
@@ -230,10 +269,7 @@ static void data_cb(struct netconn *c)
 {
 	struct smtp_session *s = c->owner;
 	s->last_in_ms = clock_mono_ms();
-	if (c->in.len && log_enabled(LOG_TRACE)) {
-		char q[2048];
-		log_write(LOG_TRACE, "smtp", "command", "cid=%s data=%s", s->rid, log_quote(q, sizeof q, buf_slice(&c->in)));
-	}
+	smtp_session_trace_input(s, buf_slice(&c->in));
 	smtp_server_feed(s->eng, c->in.p, c->in.len);
 	buf_reset(&c->in);
 	smtp_session_drive(s);
@@ -246,9 +282,15 @@ static void eof_cb(struct netconn *c, int err)
 		log_info("smtp", "lost connection during data", "cid=%s ip=%s err=%d", s->rid, s->peer_str, err);
 	else
 		log_debug("smtp", "connection closed by peer", "cid=%s err=%d", s->rid, err);
-	s->closing = true;
-	timer_stop(&s->t_io);
-	netconn_close(c);
+	/* A half-closed peer still reads: let the replies already queued go out. */
+	close_after_flush(s);
+}
+
+/* The account mail is submitted for before any AUTH: RelayAccount for relay clients. */
+static void reset_account(struct smtp_session *s)
+{
+	free(s->account);
+	s->account = s->relay_client && server_get() ? xstrdup(s->ep->l->submission.relay_account) : NULL;
 }
 
 static void tls_cb(struct netconn *c, int status)
@@ -271,9 +313,21 @@ static void tls_cb(struct netconn *c, int status)
 		s->greeted = true;
 		smtp_server_greet(s->eng);
 	} else {
+		/* STARTTLS forgets the AUTH state (smtp.md §8): the account of an earlier login too. */
 		smtp_server_tls_started(s->eng);
+		smtp_session_auth_free(s);
+		reset_account(s);
 	}
 	smtp_session_drive(s);
+}
+
+static void drained_cb(struct netconn *c)
+{
+	struct smtp_session *s = c->owner;
+	if (s->out_blocked && !s->closing) {
+		s->out_blocked = false;
+		netconn_read(c);
+	}
 }
 
 static void closed_cb(struct netconn *c)
@@ -290,6 +344,7 @@ static const struct netconn_ops conn_ops = {
 	.data_cb = data_cb,
 	.eof_cb = eof_cb,
 	.tls_cb = tls_cb,
+	.drained_cb = drained_cb,
 	.closed_cb = closed_cb,
 };
 
@@ -322,6 +377,20 @@ static void session_start(struct actor *a)
 	timer_init(&s->t_wait, wait_cb, s);
 	s->last_in_ms = clock_mono_ms();
 	if (smtp_server_closed(s->eng)) { /* refused by the connection limits */
+		smtp_session_drive(s);
+		return;
+	}
+	/* Accepted while the server stops: registered after smtp_session_shutdown_all() took
+	 * its snapshot, this session would never get the stop. The flag is set before that
+	 * snapshot and read after reg_add(), so one of the two always reaches it. */
+	struct server *srv = server_get();
+	if (srv && atomic_load(&srv->stopping)) {
+		if (s->ep->svc == SMTP_SVC_SUBMISSIONS) { /* nothing readable before TLS */
+			s->closing = true;
+			netconn_close(&s->nc);
+			return;
+		}
+		smtp_server_close_with(s->eng, 421, "4.3.2 service shutting down");
 		smtp_session_drive(s);
 		return;
 	}
@@ -364,7 +433,25 @@ static void on_stop(struct actor *self, const struct msg *m, const struct msg_em
 	if (s->closing || s->stopping)
 		return;
 	s->stopping = true;
-	if (s->wait == SW_NONE && !s->tls_pending && !smtp_server_in_data(s->eng) && smtp_server_shutdown(s->eng)) {
+	if (s->tls_pending) {
+		/* Nothing can be said in the middle of a handshake, and drive() would never
+		 * reach the closing reply: close now instead of holding the shutdown. */
+		log_debug("smtp", "shutdown during tls handshake", "cid=%s", s->rid);
+		s->closing = true;
+		timer_stop(&s->t_io);
+		netconn_close(&s->nc);
+		return;
+	}
+	if (s->wait == SW_AUTH_DELAY) {
+		/* The delay runs on t_wait, which the grace timer below would re-arm for 30 s;
+		 * no credentials were checked yet, so end the AUTH with the closing reply. */
+		s->wait = SW_NONE;
+		timer_stop(&s->t_wait);
+		smtp_server_close_with(s->eng, 421, "4.3.2 service shutting down");
+		smtp_session_drive(s);
+		return;
+	}
+	if (s->wait == SW_NONE && !smtp_server_in_data(s->eng) && smtp_server_shutdown(s->eng)) {
 		smtp_session_drive(s);
 		return;
 	}
@@ -447,8 +534,7 @@ void smtp_session_spawn(int fd, const struct smtp_endpoint *ep, const struct net
 	buf_init(&s->data);
 	netconn_init(&s->nc, fd, &conn_ops, s);
 	setup_engine(s);
-	if (relay && server_get()->st)
-		s->account = xstrdup(ep->l->submission.relay_account);
+	reset_account(s);
 	atomic_fetch_add(&nsessions, 1);
 	metric_add(m_sessions, 1);
 	if (v != CONNLIMIT_OK)

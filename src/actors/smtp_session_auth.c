@@ -99,6 +99,9 @@ void smtp_session_auth_free(struct smtp_session *s)
 
 void smtp_session_auth_abort(struct smtp_session *s)
 {
+	s->auth_response_due = false;
+	/* The engine ended the exchange (client `*`, bad base64, line too long) and replied. */
+	metric_add(m_auth[2], 1);
 	smtp_session_auth_free(s);
 }
 
@@ -220,6 +223,7 @@ static void handle(struct smtp_session *s, struct sasl_step *st)
 	switch (st->status) {
 	case SASL_CONTINUE:
 		smtp_server_auth_challenge(s->eng, st->out.p, st->out.len);
+		s->auth_response_due = true;
 		break;
 	case SASL_NEED_SECRETS:
 		need_secrets(s, st);
@@ -270,6 +274,8 @@ static bool start_exchange(struct smtp_session *s, const struct smtp_server_auth
 	smtp_session_auth_free(s);
 	s->sasl = sasl_server_new(&cfg);
 	buf_free(&cb);
+	if (!s->sasl) /* the AUTH ask must be answered, or the next engine step panics */
+		smtp_server_reply(s->eng, 454, "4.7.0 temporary authentication failure");
 	return s->sasl != NULL;
 }
 
@@ -277,6 +283,7 @@ void smtp_session_auth(struct smtp_session *s)
 {
 	const struct smtp_server_auth_req *r = smtp_server_auth_req(s->eng);
 	struct sasl_step st;
+	s->auth_response_due = false;
 	if (r->step == 0) {
 		unsigned fails = smtp_server_auth_failures(s->eng);
 		if (fails > 3 && !s->auth_delayed) {

@@ -512,6 +512,12 @@ void smtp_session_on_queued(struct actor *self, const struct msg *m, const void 
 		return;
 	if (p->code == 0) {
 		metric_add(m_msgs_sub, 1);
+		/* Counted only now: a failed commit uses up none of the send limits. */
+		struct conf_domains *dc = conf_domains_acquire();
+		const struct conf_account *acc = conf_account_get(dc, s->account ? s->account : "");
+		if (acc)
+			sendlimit_record(acc, smtp_server_txn(s->eng));
+		conf_domains_release(dc);
 		smtp_server_accept(s->eng);
 	} else if (p->smtp_code >= 400 && p->error.len) {
 		char text[1100];

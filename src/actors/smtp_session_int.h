@@ -25,6 +25,13 @@ struct smtp_mailauth;
 #define SMTP_SESSION_DATA_STALL_MS (5 * 60 * 1000)
 #define SMTP_SESSION_TLS_MS (60 * 1000)
 #define SMTP_SESSION_SHUTDOWN_MS (30 * 1000)
+/** After the close (or the peer's EOF): time to hand the last replies to the kernel;
+ * shorter during shutdown, which must end within the supervisor's grace. */
+#define SMTP_SESSION_CLOSE_MS (10 * 1000)
+#define SMTP_SESSION_CLOSE_STOPPING_MS 1000
+/** Unsent reply bytes above which the session reads no more commands until they are
+ * out: a client that pipelines without reading cannot make the replies pile up. */
+#define SMTP_SESSION_OUT_MAX (256 * 1024)
 /** The AUTH mechanisms, in announcement order (smtp.md §7). */
 #define SMTP_SESSION_NMECHS 7
 
@@ -53,6 +60,7 @@ struct smtp_session {
 	struct smtp_server_cfg cfg;
 	const char *mechs[SMTP_SESSION_NMECHS];
 	bool closing, tls_pending, stopping, greeted;
+	bool out_blocked;      /* not reading until the replies drain (SMTP_SESSION_OUT_MAX) */
 	enum smtp_wait wait;
 	uint64_t req;          /* req_id of the outstanding request */
 	struct timer t_io;     /* idle / line / data / TLS deadlines */
@@ -65,6 +73,7 @@ struct smtp_session {
 	char *account;         /* authenticated account (or RelayAccount when relaying) */
 	bool auth_delayed;     /* the growing AUTH delay has been served */
 	struct smtp_mailauth *ma; /* SPF/DKIM/DMARC/iprev state (MX) */
+	bool auth_response_due; /* a 334 went out: the next line is credentials (trace logs) */
 	/* message */
 	struct buf data;
 	uint64_t data_id;
@@ -98,6 +107,11 @@ void smtp_session_on_authcheck(struct actor *self, const struct msg *m, const vo
 void smtp_session_auth_free(struct smtp_session *s);
 /** Starts the shared auth checker (bcrypt runs there); call once at server start. */
 void smtp_session_auth_init(void);
+
+/* smtp_session_trace.c */
+/** Logs client input at LOG_TRACE, credentials only at LOG_TRACEAUTH and message data only
+ * at LOG_TRACEDATA (shown as placeholders below). */
+void smtp_session_trace_input(struct smtp_session *s, struct slice in);
 
 /* smtp_session_data.c: end of data for MX (local delivery) and submission (queue). */
 void smtp_session_message(struct smtp_session *s);

@@ -7,18 +7,31 @@
  * at most once per second for the whole process. */
 #include "actors/smtp_session_int.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
 #include "actors/server.h"
 #include "conf/conf.h"
+#include "conf/conf_dname.h"
 #include "conf/conf_domains.h"
 #include "conf/conf_lookup.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "proto/dns_result.h"
+
+static struct metric *m_relay_ok, *m_relay_denied;
+static pthread_once_t relay_metrics_once = PTHREAD_ONCE_INIT;
+
+static void relay_metrics_init(void)
+{
+	m_relay_ok = metric_counter("tern_smtp_relay_total", "result=\"accepted\"",
+	                            "MAIL from RelayNetworks clients without AUTH, by decision.");
+	m_relay_denied = metric_counter("tern_smtp_relay_total", "result=\"denied\"",
+	                                "MAIL from RelayNetworks clients without AUTH, by decision.");
+}
 
 /* ---- free space ---- */
 
@@ -33,7 +46,9 @@ bool smtp_session_disk_ok(const struct smtp_session *s)
 			atomic_store(&disk_free, (int64_t)v.f_bavail * (int64_t)v.f_frsize);
 		atomic_store(&disk_checked_ms, now);
 	}
-	int64_t reserve = s->ep->l->smtp_max_message_size + s->ep->l->smtp_max_message_size / 2;
+	int64_t max = s->ep->l->smtp_max_message_size, reserve;
+	if (__builtin_add_overflow(max, max / 2, &reserve)) /* SMTPMaxMessageSize may be up to INT64_MAX */
+		reserve = INT64_MAX;
 	return atomic_load(&disk_free) >= reserve;
 }
 
@@ -47,7 +62,12 @@ void smtp_session_helo(struct smtp_session *s)
 		smtp_server_accept(s->eng);
 		return;
 	}
-	struct dns_addr_req q = {.name = slice_str(name), .families = 0};
+	char key[CONF_DNAME_MAX + 1];
+	if (conf_dname_key(name, strlen(name), key, sizeof key) < 0) { /* no IDNA form: cannot resolve */
+		smtp_server_reply(s->eng, 550, "5.5.0 your ehlo domain does not resolve to an IP address");
+		return;
+	}
+	struct dns_addr_req q = {.name = slice_str(key), .families = 0};
 	uint64_t req = smtp_session_wait(s, SW_HELO_DNS);
 	if (DNS_MSG_ADDR_REQ_send(server_get()->resolver, &s->a, &q, &(struct actor_send_opts){.req_id = req}) != 0) {
 		s->wait = SW_NONE;
@@ -102,11 +122,17 @@ static bool submission_sender(struct smtp_session *s, const struct smtp_addr *fr
 		else
 			answered = false;
 	} else if (s->relay_client) {
+		/* smtp.md §13a: the decision is logged with the client IP and counted. */
+		pthread_once(&relay_metrics_once, relay_metrics_init);
 		if (!from->null && !s->ep->l->submission.relay_any_sender &&
 		    !conf_domain_get(dc, from->domain, from->domain_len)) {
 			smtp_server_reply(s->eng, 550, "5.7.1 relaying denied for sender domain");
+			metric_add(m_relay_denied, 1);
 			log_info("smtp", "relay refused for sender domain", "cid=%s ip=%s", s->rid, s->peer_str);
 		} else {
+			metric_add(m_relay_ok, 1);
+			log_info("smtp", "relay accepted", "cid=%s ip=%s account=%s", s->rid, s->peer_str,
+			         s->account ? s->account : "");
 			answered = false;
 		}
 	} else {
@@ -132,7 +158,13 @@ void smtp_session_mail(struct smtp_session *s)
 		smtp_session_spf_start(s, mail_checked);
 		return;
 	}
-	struct dns_name_req q = {.name = slice_of(t->from.domain, t->from.domain_len)};
+	/* DNS knows A-labels only: a UTF-8 (SMTPUTF8) domain is looked up in its IDNA form. */
+	char key[CONF_DNAME_MAX + 1];
+	if (conf_dname_key(t->from.domain, t->from.domain_len, key, sizeof key) < 0) {
+		smtp_server_reply(s->eng, 501, "5.1.7 bad sender address syntax");
+		return;
+	}
+	struct dns_name_req q = {.name = slice_str(key)};
 	uint64_t req = smtp_session_wait(s, SW_MAIL_DNS);
 	if (DNS_MSG_MX_REQ_send(server_get()->resolver, &s->a, &q, &(struct actor_send_opts){.req_id = req}) != 0) {
 		s->wait = SW_NONE;

@@ -28,18 +28,83 @@ def yaml_quote(s):
     return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def yaml_flow(v):
+    """v (dict, list, str, int, bool) as one line of YAML flow style."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {yaml_flow(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(yaml_flow(x) for x in v) + "]"
+    return yaml_quote(v)
+
+
+def make_cert(directory, hostname, name="tls"):
+    """A self-signed ECDSA P-256 certificate for hostname (openssl req) in directory.
+    Returns (cert path, key path); the certificate is also its own CA for clients."""
+    cert = os.path.join(directory, name + ".crt")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + hostname,
+                    "-addext", "subjectAltName=DNS:" + hostname,
+                    "-addext", "basicConstraints=critical,CA:TRUE"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer")
+
+
 class TernServer:
-    """One Tern process with its own config and data directory."""
+    """One Tern process with its own config and data directory.
+
+    Listener options (all optional): tls=True generates a certificate (self.cert)
+    and adds the TLS block; smtp / submission are dicts of extra fields for those
+    services (submission defaults to NoRequireSTARTTLS: true, pass {} for the
+    spec default); submissions=True enables implicit TLS (needs tls);
+    listener_fields is a dict of further listener fields (SMTPMaxMessageSize...).
+    dns: list of resolvers for DNS.Resolvers; limits: dict for Limits."""
 
     def __init__(self, name="tern", hostname="mail.example.test", extra_static="", domains=None,
-                 listener_extra="", accounts=None, keep=False):
+                 listener_extra="", accounts=None, keep=False, tls=False, smtp=None, submission=None,
+                 submissions=False, listener_fields=None, dns=None, limits=None):
         self.dir = tempfile.mkdtemp(prefix=name + "-")
         self.hostname = hostname
         self.ports = {k: free_port() for k in ("smtp", "submission", "submissions", "metrics")}
         self.proc = None
         self.log_path = os.path.join(self.dir, "tern.log")
         self.keep = keep
+        self.cert = self.key = None
+        if tls:
+            self.cert, self.key = make_cert(self.dir, hostname)
+        self.opts = dict(smtp=smtp, submission=submission, submissions=submissions,
+                         listener_fields=listener_fields, dns=dns, limits=limits)
         self.write_config(extra_static, listener_extra, domains, accounts)
+
+    def _listener_text(self):
+        o = self.opts
+        smtp = {"Enabled": True, "Port": self.ports["smtp"], **(o["smtp"] or {})}
+        sub = {"Enabled": True, "Port": self.ports["submission"],
+               **({"NoRequireSTARTTLS": True} if o["submission"] is None else o["submission"])}
+        lines = [f"    SMTP: {yaml_flow(smtp)}", f"    Submission: {yaml_flow(sub)}"]
+        if o["submissions"]:
+            lines.append(f"    Submissions: {yaml_flow({'Enabled': True, 'Port': self.ports['submissions']})}")
+        if self.cert:
+            lines.append(f"    TLS: {yaml_flow({'KeyCerts': [{'CertFile': self.cert, 'KeyFile': self.key}]})}")
+        for k, v in (o["listener_fields"] or {}).items():
+            lines.append(f"    {k}: {yaml_flow(v)}")
+        return "\n".join(lines)
+
+    def _static_text(self):
+        o = self.opts
+        out = []
+        if o["dns"]:
+            out.append(f"DNS: {yaml_flow({'Resolvers': list(o['dns'])})}")
+        if o["limits"]:
+            out.append(f"Limits: {yaml_flow(o['limits'])}")
+        return "\n".join(out)
 
     def write_config(self, extra_static, listener_extra, domains, accounts):
         conf = f"""Hostname: {self.hostname}
@@ -52,9 +117,9 @@ Postmaster:
 Listeners:
   local:
     IPs: [127.0.0.1]
-    SMTP: {{Enabled: true, Port: {self.ports['smtp']}}}
-    Submission: {{Enabled: true, Port: {self.ports['submission']}, NoRequireSTARTTLS: true}}
+{self._listener_text()}
 {listener_extra}
+{self._static_text()}
 {extra_static}
 """
         with open(os.path.join(self.dir, "tern.conf"), "w") as f:
@@ -84,9 +149,9 @@ Accounts:
         return os.path.join(self.dir, "tern.conf")
 
     def start(self, timeout=30):
-        logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([TERN_BIN, "-config", self.config, "serve"],
-                                     stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with open(self.log_path, "ab") as logf:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen([TERN_BIN, "-config", self.config, "serve"],
+                                         stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -140,6 +205,33 @@ Accounts:
                 return f.read().decode("utf-8", "replace")[-20000:]
         except OSError:
             return ""
+
+    def stop_clean(self, timeout=40):
+        """SIGTERM, then checks the exit status is 0 and the log has no sanitizer report
+        (LeakSanitizer runs at exit in the Asan build). Returns the log text on failure."""
+        rc = self.stop(timeout)
+        with open(self.log_path, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        bad = [m for m in SANITIZER_MARKS if m in log]
+        if rc != 0 or bad:
+            at = min([log.find(m) for m in bad] or [max(0, len(log) - 20000)])
+            raise AssertionError(f"tern exit status {rc}, sanitizer reports {bad}:\n{log[at:at + 20000]}")
+
+    def set_password(self, account, password):
+        """`tern config account password <account>` with the password on stdin."""
+        self.cli("config", "account", "password", account, input=password)
+
+    def metrics(self):
+        """`tern metrics` parsed into {"name{labels}": value}."""
+        out = {}
+        for line in self.cli("metrics").stdout.splitlines():
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    pass
+        return out
 
     def close(self):
         self.stop()
