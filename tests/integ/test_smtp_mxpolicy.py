@@ -41,6 +41,24 @@ class MXPolicy(ServerCase):
         for rcpt, code, words in cases:
             self.assertReply(c.cmd(f"RCPT TO:<{rcpt}>"), code, words, rcpt)
 
+    def test_spf_second_recipient_and_authentication_results(self):
+        """smtp.md §4/§14: without SPF pass only one recipient; the stored message carries
+        Authentication-Results with the SPF, DKIM, DMARC and iprev results."""
+        c = self.envelope("someone@nospf.test")
+        self.assertReply(c.cmd("RCPT TO:<admin@example.test>"), 250, "2.1.5 ok")
+        self.assertReply(c.cmd("RCPT TO:<postmaster>"), 452, "4.5.3 only one recipient allowed without spf pass")
+        c.cmd("RSET")
+        self.assertReply(c.cmd("MAIL FROM:<someone@sender.test>"), 250, "2.1.0 ok")
+        self.assertReply(c.cmd("RCPT TO:<admin@example.test>"), 250, "2.1.5 ok")
+        self.assertReply(c.cmd("RCPT TO:<postmaster>"), 250, "2.1.5 ok")
+        self.assertReply(c.cmd("DATA"), 354)
+        r = c.cmd("From: someone@sender.test\r\nSubject: spf\r\n\r\nhello\r\n.")
+        self.assertReply(r, 250, "2.0.0 delivered")
+        dump = self.srv.cli("store", "dump", "accounts").stdout
+        self.assertIn("Authentication-Results: mail.example.test;", dump)
+        self.assertIn("spf=pass", dump)
+        self.assertIn("iprev=", dump)
+
     def test_postmaster(self):
         c = self.envelope()
         for rcpt in ["postmaster", "PostMaster", "POSTMASTER", f"postmaster@{HOST}", "postmaster@example.test",

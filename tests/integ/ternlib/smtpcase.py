@@ -25,7 +25,9 @@ from ternlib.smtpclient import Conn, tls_client_ctx, tls_connect
 
 TEST_ZONE = zone("test", """
     sender          MX 10 mx.sender
+    sender          TXT "v=spf1 ip4:127.0.0.0/8 -all"
     mx.sender        A  127.0.0.1
+    nospf           MX 10 mx.sender
     nullmx           MX 0 .
     nomx             A  127.0.0.1
     client           A  127.0.0.1
@@ -66,7 +68,8 @@ class ServerCase(unittest.TestCase):
     """One server (and optionally NSD) per test class."""
 
     server_kwargs = {}
-    dns = False
+    # Every server gets a loopback NSD: tests never depend on the machine's resolver.
+    dns = True
     passwords = {}   # account -> password, set after start
 
     @classmethod
