@@ -1,0 +1,92 @@
+"""Relay end to end with real peers: smtp-source submits over the submission port
+(RelayNetworks, no AUTH), Tern queues durably and delivers over an SMTP transport
+route into Postfix's smtp-sink. Every message must arrive exactly once and the
+queue must drain; run under the sanitizer build this also shakes out races between
+the queue, the router and the connections (bounded: a few thousand messages)."""
+import os
+import re
+import socket
+import subprocess
+import time
+
+from ternlib import check
+from ternlib.server import TernServer, free_port
+
+N = int(os.environ.get("TERN_RELAY_N", "3000"))
+
+DOMAINS = """Domains:
+  example.test: {}
+Accounts:
+  admin:
+    Domain: example.test
+    Destinations:
+      admin@example.test: {}
+  app:
+    Domain: example.test
+    Destinations:
+      app@example.test: {}
+    MaxOutgoingMessagesPerDay: -1
+    MaxFirstTimeRecipientsPerDay: -1
+Routes:
+  - Transport: sink
+"""
+
+
+def start_sink(port, out):
+    """smtp-sink with -c: it keeps printing its running count of received messages."""
+    p = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-c", f"127.0.0.1:{port}", "1000"],
+                         stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("smtp-sink did not start")
+
+
+def test_relay_smtp_source_to_sink_exactly_once():
+    sink_port = free_port()
+    srv = TernServer(name="tern-relay", domains=DOMAINS,
+                     submission={"NoRequireSTARTTLS": True, "RelayNetworks": ["127.0.0.0/8"],
+                                 "RelayAccount": "app", "RelayAnySender": True},
+                     extra_static=f"""Transports:
+  sink:
+    SMTP: {{Host: 127.0.0.1, Port: {sink_port}, NoSTARTTLS: true}}
+""")
+    sink_out = open(os.path.join(srv.dir, "sink.out"), "wb")
+    sink = start_sink(sink_port, sink_out)
+    try:
+        srv.start()
+        r = subprocess.run(["/usr/sbin/smtp-source", "-s", "20", "-m", str(N), "-l", "1024", "-f", "a@example.org",
+                            "-t", "b@remote.test", f"127.0.0.1:{srv.ports['submission']}"],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            m = srv.metrics()
+            if m.get('tern_queue_deliveries_total{result="delivered"}', 0) >= N and not srv.cli("queue", "list").stdout:
+                break
+            time.sleep(0.2)
+        m = srv.metrics()
+        brief = {k: v for k, v in m.items() if k.startswith(("tern_queue_", "tern_delivery_", "tern_smtp_messages"))
+                 and "_bucket" not in k}
+        assert m.get('tern_smtp_messages_total{listener="submission"}') == N, brief
+        assert m.get('tern_queue_deliveries_total{result="delivered"}') == N, brief
+        assert srv.cli("queue", "list").stdout == "", "queue not empty"
+        sink.terminate()  # smtp-sink writes its counter out when it exits
+        sink.wait(timeout=10)
+        with open(os.path.join(srv.dir, "sink.out"), "rb") as f:
+            counts = [int(x) for x in re.findall(rb"mesg=(\d+)", f.read())]
+        assert counts and counts[-1] == N, f"sink counted {counts[-1:] or 0} messages, want {N}"
+        srv.stop_clean()
+    finally:
+        sink.kill()
+        sink.wait()
+        sink_out.close()
+        srv.close()
+
+
+if __name__ == "__main__":
+    check.run(globals())
