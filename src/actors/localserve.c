@@ -159,7 +159,7 @@ static void banner_listener(const struct conf_listener *l, char *host, size_t hc
 		{"WebAPI", "https", l->webapi_https.path, "", l->webapi_https.enabled, l->webapi_https.port, false},
 		{"Admin", "https", l->admin_https.path, "", l->admin_https.enabled, l->admin_https.port, false},
 		{"Account", "https", l->account_https.path, "", l->account_https.enabled, l->account_https.port, false},
-		{"Metrics", "http", "/metrics", "", l->metrics_http.enabled, l->metrics_http.port, false},
+		{"Metrics", "http", "/metrics", "Prometheus", l->metrics_http.enabled, l->metrics_http.port, true},
 	};
 	for (size_t i = 0; i < sizeof svc / sizeof svc[0]; i++) {
 		const struct banner_svc *s = &svc[i];

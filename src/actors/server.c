@@ -303,6 +303,9 @@ int server_serve(const struct server_opts *o)
 	load_config(o);
 	struct buf err;
 	buf_init(&err);
+	char *lerr = NULL;
+	if (store_lock_probe(srv.st->data_dir_path, &lerr) != 0)
+		fatal("%s", lerr);
 	if (smtp_listener_bind_all(srv.st, &err) != 0 || metrics_http_bind(srv.st, &err) != 0)
 		fatal("%s", buf_cstr(&err));
 	drop_privileges(srv.st);

@@ -32,6 +32,11 @@ struct store;
  * or NULL with *err set to a malloc'd message (caller frees; startup callers fatal() on it). */
 struct store *store_open(const char *datadir, char **err);
 
+/** Whether another process holds DataDir's database lock, without opening anything: 0 when
+ * free (or never used), else a negative errno with *err set (malloc'd; caller frees). Lets a
+ * second server fail with the clear message before it tries to bind ports. */
+int store_lock_probe(const char *datadir, char **err);
+
 /** Closes the database and releases the lock. No other thread may use s any more. */
 void store_close(struct store *s);
 

@@ -75,3 +75,20 @@ void store_lock_release(int fd)
 	flock(fd, LOCK_UN);
 	close(fd);
 }
+
+int store_lock_probe(const char *datadir, char **err)
+{
+	char *path = xasprintf("%s/db.lock", datadir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return 0; /* no lock file: nobody ran here yet */
+	close(fd);
+	char *db = xasprintf("%s/db", datadir);
+	int lfd = -1;
+	int r = store_lock_take(datadir, db, &lfd, err);
+	free(db);
+	if (r == 0)
+		store_lock_release(lfd);
+	return r;
+}

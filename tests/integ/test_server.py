@@ -1,0 +1,56 @@
+"""The binary and its control socket (README "The binary"): version and help without a
+server, status/metrics through DataDir/ctl, exit statuses, a second server on the same
+DataDir refused with a clear message, the stale control socket of a killed server replaced."""
+import os
+import subprocess
+
+from ternlib import check
+from ternlib.server import TERN_BIN, TernServer
+
+
+def run(*args, **kw):
+    return subprocess.run([TERN_BIN, *args], capture_output=True, text=True, timeout=60, **kw)
+
+
+def test_version_and_help_need_no_server():
+    r = run("version")
+    assert r.returncode == 0 and r.stdout.startswith("tern "), r
+    r = run("help")
+    assert r.returncode == 0 and "usage: tern" in r.stdout, r
+    r = run("-nosuchflag", "status")
+    assert r.returncode == 2, r
+
+
+def test_cli_without_server_fails_with_status_1():
+    srv = TernServer(name="tern-noserver")
+    try:
+        r = srv.cli("status", check=False)
+        assert r.returncode == 1 and "no server running" in r.stderr, r
+    finally:
+        srv.close()
+
+
+def test_status_metrics_second_server_and_stale_socket():
+    srv = TernServer(name="tern-server")
+    try:
+        srv.start()
+        r = srv.cli("status")
+        assert "hostname mail.example.test" in r.stdout and "workers " in r.stdout, r.stdout
+        m = srv.metrics()
+        assert "tern_smtp_sessions" in m, list(m)[:5]
+        r = srv.cli("no", "such", "command", check=False)
+        assert r.returncode == 2 and "unknown command" in r.stderr, r
+        second = run("-config", srv.config, "serve")
+        assert second.returncode == 1, second
+        assert "in use by another tern process" in second.stderr, second.stderr
+        srv.kill9()
+        assert os.path.exists(os.path.join(srv.dir, "data", "ctl")), "the killed server's socket stays behind"
+        srv.start()  # replaces the stale socket and binds the ports again at once
+        assert srv.cli("status").returncode == 0
+        srv.stop_clean()
+    finally:
+        srv.close()
+
+
+if __name__ == "__main__":
+    check.run(globals())
