@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/xmalloc.h"
+#include "proto/base64.h"
 
 /* Leaves SMTP_ST_ASK; false when the answer must be ignored. */
 static bool smtp_server_answer_begin(struct smtp_server *s, const char *what)
@@ -169,7 +170,7 @@ void smtp_server_auth_challenge(struct smtp_server *s, const void *p, size_t n)
 	if (s->ask != SMTP_SERVER_AUTH)
 		panic("smtp_server_auth_challenge for event %d", (int)s->ask);
 	buf_puts(&s->out, "334 ");
-	smtp_server_b64_encode(p, n, &s->out);
+	base64_encode(&s->out, slice_of(p, n));
 	buf_puts(&s->out, "\r\n");
 	s->state = SMTP_ST_AUTH_LINE;
 }

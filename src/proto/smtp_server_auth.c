@@ -2,75 +2,13 @@
  *
  * DESIGN: the engine frames the exchange — 334 challenges, base64 in both
  * directions, "*" aborts, the 12288-octet response line limit — and the actor
- * runs the mechanism on decoded bytes. The base64 codec here is a minimal
- * strict one (RFC 4648 alphabet, padding required, non-zero pad bits refused).
- * TODO-replace with src/proto/base64.h when that lands. */
+ * runs the mechanism on decoded bytes. Base64 is the strict RFC 4648 codec of
+ * proto/base64.h (padding required, non-zero pad bits refused, badinput #39). */
 #include "proto/smtp_server_int.h"
 
 #include <stdio.h>
-#include <string.h>
 
-static int smtp_server_b64_val(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-void smtp_server_b64_encode(const void *p, size_t n, struct buf *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)b[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)b[i + 1] << 8;
-		if (i + 2 < n)
-			v |= b[i + 2];
-		buf_putc(out, (uint8_t)a[v >> 18]);
-		buf_putc(out, (uint8_t)a[(v >> 12) & 63]);
-		buf_putc(out, i + 1 < n ? (uint8_t)a[(v >> 6) & 63] : '=');
-		buf_putc(out, i + 2 < n ? (uint8_t)a[v & 63] : '=');
-	}
-}
-
-int smtp_server_b64_decode(struct slice in, struct buf *out)
-{
-	if (in.len % 4)
-		return -1;
-	for (size_t i = 0; i < in.len; i += 4) {
-		int v[4], pad = 0;
-		for (int k = 0; k < 4; k++) {
-			uint8_t c = in.p[i + k];
-			if (c == '=' && i + 4 == in.len && k >= 2) {
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if (pad || (v[k] = smtp_server_b64_val(c)) < 0)
-				return -1; /* bad character, or data after '=' */
-		}
-		if (pad == 2 && (v[1] & 15))
-			return -1; /* non-zero padding bits */
-		if (pad == 1 && (v[2] & 3))
-			return -1;
-		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		buf_putc(out, (uint8_t)(w >> 16));
-		if (pad < 2)
-			buf_putc(out, (uint8_t)(w >> 8));
-		if (pad < 1)
-			buf_putc(out, (uint8_t)w);
-	}
-	return 0;
-}
+#include "proto/base64.h"
 
 /* The announced mechanism matching name (case-insensitive), or NULL. */
 static const char *smtp_server_mech(const struct smtp_server *s, struct slice name)
@@ -113,7 +51,7 @@ int smtp_server_cmd_auth(struct smtp_server *s, struct slice arg, bool has_arg)
 	if (!mech)
 		return smtp_server_err(s, 504, "5.5.4 unrecognized authentication mechanism");
 	buf_reset(&s->auth_data);
-	if (has_ir && !slice_eq(ir, SLICE_LIT("=")) && smtp_server_b64_decode(ir, &s->auth_data) != 0)
+	if (has_ir && !slice_eq(ir, SLICE_LIT("=")) && base64_decode(&s->auth_data, ir) != 0)
 		return smtp_server_err(s, 501, "5.5.2 invalid base64");
 	snprintf(s->auth_mech, sizeof(s->auth_mech), "%s", mech);
 	s->auth.mech = s->auth_mech;
@@ -131,7 +69,7 @@ int smtp_server_auth_line(struct smtp_server *s, struct slice line)
 		smtp_server_err(s, 501, "5.7.0 authentication aborted");
 		return SMTP_SERVER_AUTH_ABORTED;
 	}
-	if (!crlf || smtp_server_b64_decode(line, &s->auth_data) != 0) {
+	if (!crlf || base64_decode(&s->auth_data, line) != 0) {
 		s->auth_failures++;
 		smtp_server_err(s, 501, "5.5.2 invalid base64");
 		return SMTP_SERVER_AUTH_ABORTED;

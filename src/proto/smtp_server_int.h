@@ -98,8 +98,5 @@ int smtp_server_auth_line(struct smtp_server *s, struct slice line);
 int smtp_server_cmd_auth(struct smtp_server *s, struct slice arg, bool has_arg);
 void smtp_server_ehlo_reply(struct smtp_server *s);
 int smtp_server_bdat_done(struct smtp_server *s);
-/* TODO-replace with src/proto/base64.h once it lands (strict RFC 4648). */
-void smtp_server_b64_encode(const void *p, size_t n, struct buf *out);
-int smtp_server_b64_decode(struct slice in, struct buf *out);
 
 #endif
