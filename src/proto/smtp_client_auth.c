@@ -8,66 +8,15 @@
  * plug-in's finish_cb may still veto, e.g. a missing SCRAM server signature), 334
  * (next step), anything else (failure with the server's reply). A challenge that is
  * not valid base64, or a plug-in failure, sends "*" and fails after the server's
- * answer. At most SMTP_CLIENT_AUTH_STEPS_MAX challenges are answered.
- * TODO: use src/proto/base64.h once it lands; the codec below is private. */
+ * answer (proto/base64.h's strict decoder: a challenge with non-zero padding
+ * bits counts as invalid). At most SMTP_CLIENT_AUTH_STEPS_MAX challenges are
+ * answered. */
 #include "proto/smtp_client_priv.h"
 
 #include <string.h>
 
 #include "core/xmalloc.h"
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void b64_encode(struct slice in, struct buf *out)
-{
-	size_t i = 0;
-	for (; i + 2 < in.len; i += 3) {
-		uint32_t v = (uint32_t)in.p[i] << 16 | (uint32_t)in.p[i + 1] << 8 | in.p[i + 2];
-		buf_putc(out, (uint8_t)b64[v >> 18]);
-		buf_putc(out, (uint8_t)b64[(v >> 12) & 63]);
-		buf_putc(out, (uint8_t)b64[(v >> 6) & 63]);
-		buf_putc(out, (uint8_t)b64[v & 63]);
-	}
-	if (i < in.len) {
-		uint32_t v = (uint32_t)in.p[i] << 16 | (i + 1 < in.len ? (uint32_t)in.p[i + 1] << 8 : 0);
-		buf_putc(out, (uint8_t)b64[v >> 18]);
-		buf_putc(out, (uint8_t)b64[(v >> 12) & 63]);
-		buf_putc(out, i + 1 < in.len ? (uint8_t)b64[(v >> 6) & 63] : '=');
-		buf_putc(out, '=');
-	}
-}
-
-static int b64_val(char ch)
-{
-	const char *p = ch ? strchr(b64, ch) : NULL;
-	return p ? (int)(p - b64) : -1;
-}
-
-/* Strict decoding: length a multiple of 4, '=' only as padding. */
-static int b64_decode(const char *s, struct buf *out)
-{
-	size_t n = strlen(s);
-	if (n % 4)
-		return -1;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4], pad = 0;
-		for (int k = 0; k < 4; k++) {
-			if (s[i + k] == '=' && i + 4 == n && k >= 2 && (k == 3 || s[i + 3] == '=')) {
-				v[k] = 0;
-				pad++;
-			} else if ((v[k] = b64_val(s[i + k])) < 0) {
-				return -1;
-			}
-		}
-		uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		buf_putc(out, (uint8_t)(x >> 16));
-		if (pad < 2)
-			buf_putc(out, (uint8_t)(x >> 8));
-		if (pad < 1)
-			buf_putc(out, (uint8_t)x);
-	}
-	return 0;
-}
+#include "proto/base64.h"
 
 static void auth_abort(struct smtp_client *c)
 {
@@ -105,7 +54,7 @@ void smtp_client_auth_start(struct smtp_client *c)
 	if (rc == SMTP_CLIENT_SASL_NO_IR) {
 		smtp_client_cmd(c, P_AUTH, "AUTH %s", mech);
 	} else {
-		b64_encode(buf_slice(&ir), &c->auth_ir);
+		base64_encode(&c->auth_ir, buf_slice(&ir));
 		if (c->auth_ir.len == 0) {
 			smtp_client_cmd(c, P_AUTH, "AUTH %s =", mech);
 		} else if (c->auth_ir.len <= SMTP_CLIENT_AUTH_IR_MAX) {
@@ -134,13 +83,13 @@ static void on_challenge(struct smtp_client *c, struct smtp_reply *r)
 	struct buf chal, resp;
 	buf_init(&chal);
 	buf_init(&resp);
-	if (b64_decode(smtp_reply_text(r, 0), &chal) < 0 ||
+	if (base64_decode(&chal, slice_str(smtp_reply_text(r, 0))) != 0 ||
 	    c->cfg.auth->step_cb(c->cfg.auth_ctx, false, buf_slice(&chal), &resp) != SMTP_CLIENT_SASL_OK) {
 		auth_abort(c);
 	} else {
 		struct buf line;
 		buf_init(&line);
-		b64_encode(buf_slice(&resp), &line);
+		base64_encode(&line, buf_slice(&resp));
 		smtp_client_cmd(c, P_AUTH, "%.*s", (int)line.len, line.p ? (const char *)line.p : "");
 		buf_free(&line);
 	}

@@ -306,6 +306,16 @@ TEST(auth_bad_challenge_aborts)
 	const struct smtp_client_result *e = smtp_client_error(s.c);
 	CHECK(e && e->err == SMTP_CLIENT_ERR_AUTH);
 	script_free(&s);
+
+	/* Strict RFC 4648 decoding: non-zero padding bits ("QR==") are not base64. */
+	static const char *const padbits[] = {
+	    "S220 mx\r\n", "CEHLO client.example\r\n", "S250-mx\r\n250 AUTH LOGIN\r\n",
+	    "CAUTH LOGIN\r\n", "S334 QR==\r\n", "C*\r\n", "S501 5.7.0 aborted\r\n", "CQUIT\r\n",
+	    "S221 bye\r\n", NULL};
+	run_auth(&f, padbits, &s);
+	e = smtp_client_error(s.c);
+	CHECK(e && e->err == SMTP_CLIENT_ERR_AUTH);
+	script_free(&s);
 }
 
 TEST(auth_endless_challenges)
