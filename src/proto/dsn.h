@@ -133,9 +133,6 @@ void dsn_status(const struct dsn_msg *m, bool utf8, struct buf *out);
  */
 void dsn_duration(int64_t ms, struct buf *out);
 
-/** Appends s as xtext (RFC 3461 §4): '+', '=' and bytes outside 33..126 as +HH. */
-void dsn_xtext(struct slice s, struct buf *out);
-
 /**
  * Appends at most max octets of s for a header or text line: controls and
  * DEL become '?', and so does non-ASCII unless utf8 (then invalid UTF-8 does).

@@ -15,18 +15,7 @@
 
 #include "core/clock.h"
 #include "proto/rfc5322.h"
-
-void dsn_xtext(struct slice s, struct buf *out)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (size_t i = 0; i < s.len; i++) {
-		uint8_t c = s.p[i];
-		if (c < 33 || c > 126 || c == '+' || c == '=')
-			buf_printf(out, "+%c%c", hex[c >> 4], hex[c & 15]);
-		else
-			buf_putc(out, c);
-	}
-}
+#include "proto/xtext.h"
 
 static bool is_ascii(const char *s)
 {
@@ -81,7 +70,7 @@ static void put_orcpt(struct buf *out, const char *orcpt)
 	buf_puts(out, "; ");
 	if (addr.len > DSN_LINE_MAX / 3)
 		addr.len = DSN_LINE_MAX / 3; /* xtext triples at most */
-	dsn_xtext(addr, out);
+	xtext_encode(addr, out);
 }
 
 static bool secode_ok(const char *s)
@@ -176,7 +165,7 @@ void dsn_status(const struct dsn_msg *m, bool utf8, struct buf *out)
 	if (m->envid && *m->envid) {
 		buf_puts(out, "Original-Envelope-Id: ");
 		struct slice e = slice_str(m->envid);
-		dsn_xtext(slice_of(e.p, e.len > DSN_LINE_MAX / 3 ? DSN_LINE_MAX / 3 : e.len), out);
+		xtext_encode(slice_of(e.p, e.len > DSN_LINE_MAX / 3 ? DSN_LINE_MAX / 3 : e.len), out);
 		buf_puts(out, "\r\n");
 	}
 	buf_puts(out, "Reporting-MTA: dns; ");

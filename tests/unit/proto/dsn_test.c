@@ -10,6 +10,7 @@
 
 #include "core/xmalloc.h"
 #include "proto/dsn.h"
+#include "proto/xtext.h"
 
 /* Tue, 24 Nov 2026 22:44:47 +0000 */
 #define NOW_MS 1795560287000LL
@@ -705,11 +706,12 @@ TEST(durations)
 	}
 }
 
+/* ENVID and ORCPT are written with xtext.h's encoder (RFC 3461 §4). */
 TEST(xtext)
 {
 	struct buf b;
 	buf_init(&b);
-	dsn_xtext(slice_str("a+b=c d\x7f\xc3\xa9~!"), &b);
+	xtext_encode(slice_str("a+b=c d\x7f\xc3\xa9~!"), &b);
 	CHECK_STR(buf_cstr(&b), "a+2Bb+3Dc+20d+7F+C3+A9~!");
 	buf_free(&b);
 }
