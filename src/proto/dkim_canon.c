@@ -56,6 +56,19 @@ static void dkim_msg_add(struct dkim_msg *m, size_t *cap, struct slice raw)
 	f->value = slice_of(colon + 1, line.len - (size_t)(colon + 1 - line.p));
 }
 
+/* Why not rfc5322_split + rfc5322_iter: the field boundaries (raw, folds
+ * included) and the body they give are the same as here, but
+ * - rfc5322_split refuses a header section over RFC5322_HEADER_MAX, and the
+ *   signer sees the submitted header plus the Message-Id/Date Tern adds, which
+ *   may pass 1 MiB where the message itself did not; this index is bounded by
+ *   DKIM_MSG_FIELDS_MAX instead;
+ * - for malformed fields the name and value differ: rfc5322 looks for the
+ *   colon on the first line only and gives a colon-less field the first line as
+ *   name and a NULL value, while here the colon may be on a continuation line
+ *   and the name/value slices always lie in the field, as
+ *   dkim_canon_header_simple requires (it panics otherwise). Changing which
+ *   malformed fields an h= name selects would change signatures and
+ *   verification results, so the two stay separate. */
 int dkim_msg_parse(struct slice msg, struct dkim_msg *m)
 {
 	size_t cap = 0, i = 0;

@@ -34,8 +34,9 @@ struct dkim_msg {
 };
 
 /**
- * Splits msg into header fields and body. Lines without a colon are kept as
- * fields whose name is the whole line (they never match an h= name).
+ * Splits msg into header fields and body. Fields without a colon are kept as
+ * fields whose name is the whole field without its final line ending (so only
+ * a bare name such as "Subject" matches an h= name; its value is empty).
  * Returns 0, or -1 when there are more than DKIM_MSG_FIELDS_MAX fields.
  * Free with dkim_msg_free; msg must outlive the result.
  */
