@@ -1,73 +1,27 @@
 /* DNS upstream resolvers: `DNS.Resolvers` entries and /etc/resolv.conf.
  *
  * DESIGN: config.md §1 names three forms (`ip`, `ip:port`, `[ipv6]:port`); a bare
- * IPv6 address and `[ipv6]` are accepted too, as resolv.conf writes them. An
- * IPv4 address is told from IPv6 by the number of colons, so `::1:53` is the
- * IPv6 address ::1:53, never ::1 port 53: ports on IPv6 need brackets. */
+ * IPv6 address and `[ipv6]` are accepted too, as resolv.conf writes them. These
+ * are exactly the forms of netaddr_parse_hostport, which does the parsing: only
+ * IPv4 takes a port without brackets, so `::1:53` is the IPv6 address ::1:53,
+ * never ::1 port 53. */
 #include "proto/dns_upstream.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
-static int parse_port(struct slice s, uint16_t *port)
-{
-	if (s.len == 0 || s.len > 5)
-		return -1;
-	unsigned v = 0;
-	for (size_t i = 0; i < s.len; i++) {
-		if (s.p[i] < '0' || s.p[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(s.p[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return -1;
-	*port = (uint16_t)v;
-	return 0;
-}
-
-static int parse_ip(struct slice s, int family, struct dns_upstream *out)
-{
-	char tmp[INET6_ADDRSTRLEN + 1];
-	if (s.len == 0 || s.len >= sizeof tmp)
-		return -1;
-	memcpy(tmp, s.p, s.len);
-	tmp[s.len] = 0;
-	if (inet_pton(family, tmp, out->addr) != 1)
-		return -1;
-	out->family = family;
-	return 0;
-}
+#include "core/netaddr.h"
 
 int dns_upstream_parse(struct slice s, struct dns_upstream *out)
 {
+	struct netaddr a;
 	memset(out, 0, sizeof *out);
-	out->port = DNS_UPSTREAM_PORT;
-	if (s.len > 0 && s.p[0] == '[') {
-		const uint8_t *close = memchr(s.p, ']', s.len);
-		if (!close)
-			return -1;
-		size_t in = (size_t)(close - s.p) - 1, rest = s.len - in - 2;
-		if (parse_ip(slice_of(s.p + 1, in), AF_INET6, out) != 0)
-			return -1;
-		if (rest == 0)
-			return 0;
-		if (close[1] != ':')
-			return -1;
-		return parse_port(slice_of(close + 2, rest - 1), &out->port);
-	}
-	size_t colons = 0, last = 0;
-	for (size_t i = 0; i < s.len; i++)
-		if (s.p[i] == ':')
-			colons++, last = i;
-	if (colons == 0)
-		return parse_ip(s, AF_INET, out);
-	if (colons == 1) {
-		if (parse_ip(slice_of(s.p, last), AF_INET, out) != 0)
-			return -1;
-		return parse_port(slice_of(s.p + last + 1, s.len - last - 1), &out->port);
-	}
-	return parse_ip(s, AF_INET6, out);
+	if (netaddr_parse_hostport(s, DNS_UPSTREAM_PORT, &a, &out->port) != 0)
+		return -1;
+	out->family = a.family == 4 ? AF_INET : AF_INET6;
+	memcpy(out->addr, a.a, sizeof out->addr); /* IPv4: a.a[4..15] are zero */
+	return 0;
 }
 
 int dns_upstream_from_resolv_conf(const char *path, struct dns_upstream *out, size_t max)
