@@ -21,7 +21,6 @@
 #include "proto/dkim_sign.h"
 
 #define KEYS_MAX 256
-#define KEYFILE_MAX (64 << 10)
 
 struct cached {
 	char *path;
@@ -32,6 +31,26 @@ struct cached {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct cached cache[KEYS_MAX];
 static int ncache;
+
+struct dkim_privkey *dkim_keys_load_file(const char *path, const char **err)
+{
+	*err = NULL;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	struct buf pem;
+	buf_init(&pem);
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0 && pem.len < DKIM_KEYS_FILE_MAX)
+		buf_append(&pem, tmp, n);
+	fclose(f);
+	struct dkim_privkey *k = dkim_privkey_load(buf_slice(&pem), err);
+	if (pem.p) /* NULL for an empty file */
+		explicit_bzero(pem.p, pem.len);
+	buf_free(&pem);
+	return k;
+}
 
 static struct dkim_privkey *load(const char *path)
 {
@@ -44,22 +63,11 @@ static struct dkim_privkey *load(const char *path)
 				return cache[i].key;
 			break; /* changed on disk: read again (the old key stays allocated: others may hold it) */
 		}
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct buf pem;
-	buf_init(&pem);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0 && pem.len < KEYFILE_MAX)
-		buf_append(&pem, tmp, n);
-	fclose(f);
 	const char *err = NULL;
-	struct dkim_privkey *k = dkim_privkey_load(buf_slice(&pem), &err);
-	memset(pem.p, 0, pem.len);
-	buf_free(&pem);
+	struct dkim_privkey *k = dkim_keys_load_file(path, &err);
 	if (!k) {
-		log_error("dkim", "cannot load private key", "path=%s err=\"%s\"", path, err ? err : "");
+		if (err) /* not when the file cannot be opened: the caller says so */
+			log_error("dkim", "cannot load private key", "path=%s err=\"%s\"", path, err);
 		return NULL;
 	}
 	int slot = ncache < KEYS_MAX ? ncache++ : 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actors/dkim_keys.h"
 #include "actors/localserve_conf.h"
 #include "actors/server.h"
 #include "conf/conf.h"
@@ -22,9 +23,6 @@
 #include "core/xmalloc.h"
 #include "proto/dkim_crypto.h"
 #include "proto/dkim_sign.h"
-
-/** Largest DKIM key file read for the mock DNS. */
-#define LOCALSERVE_KEYFILE_MAX (64 * 1024)
 
 bool localserve_active(void)
 {
@@ -82,20 +80,8 @@ static size_t key_ncache;
 
 static char *load_record(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct buf pem;
-	buf_init(&pem);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0 && pem.len < LOCALSERVE_KEYFILE_MAX)
-		buf_append(&pem, tmp, n);
-	fclose(f);
 	const char *why;
-	struct dkim_privkey *k = dkim_privkey_load(buf_slice(&pem), &why);
-	explicit_bzero(pem.p, pem.len);
-	buf_free(&pem);
+	struct dkim_privkey *k = dkim_keys_load_file(path, &why);
 	if (!k)
 		return NULL;
 	struct buf rec;
