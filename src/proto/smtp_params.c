@@ -119,6 +119,8 @@ static int smtp_params_xtext_clean(struct slice v, struct buf *out)
 	return 0;
 }
 
+/* HOLDFOR and HOLDUNTIL come last: outside submission only the keys before
+ * MK_HOLDFOR are known. */
 enum smtp_mail_key {
 	MK_SIZE, MK_BODY, MK_SMTPUTF8, MK_AUTH, MK_REQUIRETLS, MK_RET, MK_ENVID, MK_HOLDFOR,
 	MK_HOLDUNTIL, MK_COUNT
@@ -246,6 +248,27 @@ static int smtp_params_lookup(struct slice key, const char *const *names, int n)
 	return -1;
 }
 
+/* Reads the token after the space at in.p[*i] (framing already checked) and
+ * finds its keyword in names[0..n). Returns the index, or -1 with err set for
+ * an unknown keyword (555) or one already in *seen (501). */
+static int smtp_params_take(struct slice in, size_t *i, const char *const *names, int n, unsigned *seen,
+                            struct smtp_param_tok *t, struct smtp_params_err *err)
+{
+	(*i)++;
+	smtp_params_next(in, i, t);
+	int key = smtp_params_lookup(t->key, names, n);
+	if (key < 0) {
+		smtp_params_unknown(err, t->key);
+		return -1;
+	}
+	if (*seen & (1u << key)) {
+		smtp_params_fail(err, 501, "5.5.4 duplicate parameter \"%s\"", names[key]);
+		return -1;
+	}
+	*seen |= 1u << key;
+	return key;
+}
+
 int smtp_params_mail(struct slice in, const struct smtp_params_ctx *ctx,
                      struct smtp_mail_params *out, struct smtp_params_err *err)
 {
@@ -256,19 +279,10 @@ int smtp_params_mail(struct slice in, const struct smtp_params_ctx *ctx,
 	size_t i = 0;
 	while (i < in.len) {
 		struct smtp_param_tok t;
-		i++;
-		smtp_params_next(in, &i, &t);
-		int key = smtp_params_lookup(t.key, smtp_mail_keys, MK_COUNT);
-		if (key < 0 || ((key == MK_HOLDFOR || key == MK_HOLDUNTIL) && !ctx->submission)) {
-			smtp_params_unknown(err, t.key);
-			goto fail;
-		}
-		if (seen & (1u << key)) {
-			smtp_params_fail(err, 501, "5.5.4 duplicate parameter \"%s\"", smtp_mail_keys[key]);
-			goto fail;
-		}
-		seen |= 1u << key;
-		if (smtp_params_mail_one(key, &t, ctx, out, err) != 0)
+		/* HOLDFOR/HOLDUNTIL exist only on submission; elsewhere they are unknown. */
+		int known = ctx->submission ? MK_COUNT : MK_HOLDFOR;
+		int key = smtp_params_take(in, &i, smtp_mail_keys, known, &seen, &t, err);
+		if (key < 0 || smtp_params_mail_one(key, &t, ctx, out, err) != 0)
 			goto fail;
 	}
 	return 0;
@@ -329,18 +343,9 @@ int smtp_params_rcpt(struct slice in, struct smtp_rcpt_params *out, struct smtp_
 	size_t i = 0;
 	while (i < in.len) {
 		struct smtp_param_tok t;
-		i++;
-		smtp_params_next(in, &i, &t);
-		int key = smtp_params_lookup(t.key, keys, 2);
-		if (key < 0) {
-			smtp_params_unknown(err, t.key);
+		int key = smtp_params_take(in, &i, keys, 2, &seen, &t, err);
+		if (key < 0)
 			goto fail;
-		}
-		if (seen & (1u << key)) {
-			smtp_params_fail(err, 501, "5.5.4 duplicate parameter \"%s\"", keys[key]);
-			goto fail;
-		}
-		seen |= 1u << key;
 		int r = key == 0 ? smtp_params_notify(t.val, &out->notify) : smtp_params_orcpt(t.val, out);
 		if (r != 0) {
 			smtp_params_fail(err, 501, "5.5.4 bad %s parameter", keys[key]);
