@@ -146,7 +146,7 @@ struct sasl_server *sasl_server_new(const struct sasl_server_cfg *cfg)
 	}
 }
 
-static void sasl_buf_wipe_free(struct buf *b)
+void sasl_buf_wipe_free(struct buf *b)
 {
 	if (b->p)
 		sasl_crypto_wipe(b->p, b->cap);

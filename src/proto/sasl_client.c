@@ -10,7 +10,6 @@
 
 #include "core/xmalloc.h"
 #include "proto/sasl.h"
-#include "proto/sasl_crypto.h"
 #include "proto/sasl_impl.h"
 
 int sasl_client_init(struct sasl_client *c, const struct sasl_client_ops *ops,
@@ -58,21 +57,14 @@ struct sasl_client *sasl_client_new(const struct sasl_client_cfg *cfg)
 	}
 }
 
-static void sasl_client_buf_free(struct buf *b)
-{
-	if (b->p)
-		sasl_crypto_wipe(b->p, b->cap);
-	buf_free(b);
-}
-
 void sasl_client_free(struct sasl_client *c)
 {
 	if (!c)
 		return;
-	sasl_client_buf_free(&c->user);
-	sasl_client_buf_free(&c->password);
-	sasl_client_buf_free(&c->out);
-	sasl_client_buf_free(&c->test_nonce);
+	sasl_buf_wipe_free(&c->user);
+	sasl_buf_wipe_free(&c->password);
+	sasl_buf_wipe_free(&c->out);
+	sasl_buf_wipe_free(&c->test_nonce);
 	c->ops->destroy(c);
 }
 

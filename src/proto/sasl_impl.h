@@ -88,6 +88,9 @@ void sasl_cstep_respond(struct sasl_client *c, struct sasl_cstep *st);
 /** Client FAIL with err. */
 void sasl_cstep_fail(struct sasl_client *c, struct sasl_cstep *st, enum sasl_err err);
 
+/** Wipes b's whole allocation (secrets may sit past len) and frees it. */
+void sasl_buf_wipe_free(struct buf *b);
+
 /** Whether a user or password field is acceptable: 1..SASL_NAME_MAX octets, no NUL. */
 enum sasl_err sasl_check_field(struct slice f);
 

@@ -26,9 +26,7 @@ struct sasl_plain_server {
 static void sasl_plain_destroy(struct sasl_server *s)
 {
 	struct sasl_plain_server *p = (struct sasl_plain_server *)s;
-	if (p->password.p)
-		sasl_crypto_wipe(p->password.p, p->password.cap);
-	buf_free(&p->password);
+	sasl_buf_wipe_free(&p->password);
 	sasl_crypto_wipe(p, sizeof *p);
 	free(p);
 }
