@@ -9,27 +9,7 @@
 #include <sys/random.h>
 
 #include "core/xmalloc.h"
-
-void msgid_base64url(const uint8_t *p, size_t n, struct buf *out)
-{
-	static const char alpha[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t i = 0;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		char q[4] = {alpha[v >> 18], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63], alpha[v & 63]};
-		buf_append(out, q, 4);
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		char q[2] = {alpha[v >> 18], alpha[(v >> 12) & 63]};
-		buf_append(out, q, 2);
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		char q[3] = {alpha[v >> 18], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63]};
-		buf_append(out, q, 3);
-	}
-}
+#include "proto/base64.h"
 
 void msgid_random(char out[MSGID_RANDOM_LEN + 1])
 {
@@ -45,7 +25,7 @@ void msgid_random(char out[MSGID_RANDOM_LEN + 1])
 	}
 	struct buf b;
 	buf_init(&b);
-	msgid_base64url(rnd, sizeof(rnd), &b);
+	base64url_encode(&b, slice_of(rnd, sizeof(rnd)));
 	ASSERT(b.len == MSGID_RANDOM_LEN);
 	memcpy(out, b.p, MSGID_RANDOM_LEN);
 	out[MSGID_RANDOM_LEN] = 0;

@@ -13,9 +13,6 @@
 #define MSGID_RANDOM_BYTES 16
 #define MSGID_RANDOM_LEN 22
 
-/** Appends base64url (RFC 4648 §5) of n bytes, without padding. */
-void msgid_base64url(const uint8_t *p, size_t n, struct buf *out);
-
 /**
  * Writes MSGID_RANDOM_LEN base64url characters of MSGID_RANDOM_BYTES bytes
  * from getrandom(2), and a NUL, into out. Panics if the kernel has no
