@@ -15,8 +15,12 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "proto/base64.h"
 #include "proto/msgid.h"
 #include "proto/rfc5322.h"
+
+/** Octets per base64 line: 57 give the 76 characters RFC 2045 allows. */
+#define DSN_BASE64_LINE_OCTETS 57
 
 static const char *const subjects[] = {"mail delivery failed", "mail delivery delayed",
                                        "mail delivery report", "mail delivery report"};
@@ -49,27 +53,14 @@ static void put_crlf(struct buf *out, struct slice s)
 	buf_append(out, s.p + run, s.len - run);
 }
 
+/* Base64 in lines of 76 characters (57 octets), each ended by CRLF (RFC 2045 §6.8). */
 static void put_base64(struct buf *out, struct slice s)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t col = 0;
-	for (size_t i = 0; i < s.len; i += 3) {
-		uint32_t v = (uint32_t)s.p[i] << 16;
-		size_t n = s.len - i < 3 ? s.len - i : 3;
-		if (n > 1)
-			v |= (uint32_t)s.p[i + 1] << 8;
-		if (n > 2)
-			v |= s.p[i + 2];
-		char q[4] = {a[v >> 18], a[(v >> 12) & 63], n > 1 ? a[(v >> 6) & 63] : '=',
-		             n > 2 ? a[v & 63] : '='};
-		buf_append(out, q, 4);
-		if ((col += 4) == 76) {
-			buf_puts(out, "\r\n");
-			col = 0;
-		}
-	}
-	if (col)
+	for (size_t i = 0; i < s.len; i += DSN_BASE64_LINE_OCTETS) {
+		size_t n = s.len - i < DSN_BASE64_LINE_OCTETS ? s.len - i : DSN_BASE64_LINE_OCTETS;
+		base64_encode(out, slice_of(s.p + i, n));
 		buf_puts(out, "\r\n");
+	}
 }
 
 /* The original's header section, with a final line ending. */
