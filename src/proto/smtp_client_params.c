@@ -6,13 +6,15 @@
  *   8-bit message to a server without it goes without BODY); SMTPUTF8 if needed (the
  *   caller checked it is offered); REQUIRETLS if asked (checked likewise); RET, ENVID,
  *   NOTIFY and ORCPT only if DSN is offered. DSN values are stored decoded and are
- *   xtext-encoded here (RFC 3461 §4): every octet outside 33..126, '+' and '=' becomes
- *   "+HH". Nothing with CR, LF or NUL ever reaches a command line (badinput.md #91):
+ *   xtext-encoded here with xtext_encode (RFC 3461 §4): every octet outside
+ *   33..126, '+' and '=' becomes "+HH". Nothing with CR, LF or NUL ever reaches a command line (badinput.md #91):
  *   the checks below run before any line is built. */
 #include "proto/smtp_client_priv.h"
 
 #include <string.h>
 #include <strings.h>
+
+#include "proto/xtext.h"
 
 bool smtp_client_params_clean(const char *s)
 {
@@ -33,20 +35,6 @@ bool smtp_client_params_8bit(const char *s)
 static bool empty(const char *s)
 {
 	return !s || !*s;
-}
-
-static void xtext(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p >= 33 && *p <= 126 && *p != '+' && *p != '=') {
-			buf_putc(out, *p);
-		} else {
-			buf_putc(out, '+');
-			buf_putc(out, (uint8_t)hex[*p >> 4]);
-			buf_putc(out, (uint8_t)hex[*p & 15]);
-		}
-	}
 }
 
 /* NOTIFY: NEVER, or a comma list of SUCCESS, FAILURE, DELAY (RFC 3461 §4.1). */
@@ -131,7 +119,7 @@ int smtp_client_params_mail(const struct smtp_client *c, const struct smtp_clien
 		buf_puts(out, strcasecmp(t->ret, "FULL") == 0 ? " RET=FULL" : " RET=HDRS");
 	if (caps->dsn && !empty(t->envid)) {
 		buf_puts(out, " ENVID=");
-		xtext(out, t->envid);
+		xtext_encode(slice_str(t->envid), out);
 	}
 	return finish_line(out, start);
 }
@@ -150,7 +138,7 @@ int smtp_client_params_rcpt(const struct smtp_client *c, const struct smtp_clien
 		const char *semi = strchr(r->orcpt, ';');
 		buf_puts(out, " ORCPT=");
 		buf_append(out, r->orcpt, (size_t)(semi - r->orcpt) + 1);
-		xtext(out, semi + 1);
+		xtext_encode(slice_str(semi + 1), out);
 	}
 	return finish_line(out, start);
 }
