@@ -10,13 +10,20 @@
  * committer keeps that order, so uids become visible in increasing order. If a
  * commit fails, the in-memory counters may be ahead of (or describe mailboxes
  * missing from) the store: new requests then wait until every outstanding
- * commit has answered, the table is dropped and reloaded from the store. */
+ * commit has answered, the table is dropped and reloaded from the store.
+ * The per-account stored-bytes counters follow the same rules (loaded on first
+ * use, written in the batch of the entries that grow them, reloaded after a
+ * failure). A list with queue records (DSNs about incoming mail) commits
+ * through the queue, which adds its records to the batch; because that batch
+ * reaches the committer later, requests arriving meanwhile are parked until it
+ * has answered, so uids still become visible in order. */
 #include "actors/mailbox_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/queue.h"
 #include "actors/queue_idmap.h"
 #include "core/actor.h"
 #include "core/clock.h"
@@ -59,6 +66,14 @@ struct mbox {
 	struct mbox *next;
 };
 
+/* An account's stored-bytes counter (MAILBOX_STORE_USAGE_COUNTER). */
+struct usage {
+	char *account;
+	int64_t bytes;
+	bool dirty;
+	struct usage *next;
+};
+
 struct parked {
 	uint64_t from, req_id;
 	struct store_batch *batch;
@@ -68,6 +83,7 @@ struct parked {
 
 struct pending {
 	uint64_t from, req_id;
+	bool via_queue;
 };
 
 struct mailbox_store {
@@ -75,10 +91,12 @@ struct mailbox_store {
 	struct store *s;
 	uint64_t committer;
 	struct mbox *buckets[MAILBOX_BUCKETS];
+	struct usage *usage[MAILBOX_BUCKETS];
 	uint64_t next_req;
 	struct queue_idmap pending; /* req -> struct pending */
 	bool stopping;              /* stop once no commit is outstanding */
 	bool reload;                /* a commit failed: reload the table once none is outstanding */
+	int via_queue;              /* commits outstanding through the queue: park new requests */
 	struct parked *parked, **parked_tail;
 };
 
@@ -100,6 +118,7 @@ void mailbox_deliveries_free(struct mailbox_deliveries *l)
 		buf_free(&l->v[i].prefix);
 	}
 	free(l->v);
+	queue_add_free(l->queue);
 	free(l);
 }
 
@@ -126,6 +145,75 @@ static void table_clear(struct mailbox_store *ms)
 			m = next;
 		}
 		ms->buckets[i] = NULL;
+		struct usage *u = ms->usage[i];
+		while (u) {
+			struct usage *next = u->next;
+			free(u->account);
+			free(u);
+			u = next;
+		}
+		ms->usage[i] = NULL;
+	}
+}
+
+/* Reads the committed counter into *bytes (0 when absent); returns 0 or a negative errno. */
+static int usage_load(struct store *s, const char *account, int64_t *bytes)
+{
+	struct store_key k;
+	*bytes = 0;
+	if (store_key_account_counter(&k, slice_str(account), slice_str(MAILBOX_STORE_USAGE_COUNTER)) != 0)
+		return -EINVAL;
+	struct buf v;
+	buf_init(&v);
+	int rc = store_get(s, STORE_CF_ACCOUNTS, store_key_slice(&k), &v);
+	if (rc == 0 && v.len == 8)
+		*bytes = (int64_t)be64_get(v.p);
+	else if (rc == 0)
+		rc = -EIO;
+	buf_free(&v);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+int64_t mailbox_store_usage(struct store *s, const char *account)
+{
+	int64_t b;
+	return usage_load(s, account, &b) == 0 ? b : 0;
+}
+
+/* The account's counter, loaded on first use; NULL with *err set when unreadable. */
+static struct usage *usage_get(struct mailbox_store *ms, const char *account, int *err)
+{
+	uint32_t h = bucket(account, "");
+	for (struct usage *u = ms->usage[h]; u; u = u->next)
+		if (strcmp(u->account, account) == 0)
+			return u;
+	int64_t bytes;
+	int rc = usage_load(ms->s, account, &bytes);
+	if (rc != 0) {
+		*err = rc;
+		return NULL;
+	}
+	struct usage *u = xcalloc(1, sizeof *u);
+	u->account = xstrdup(account);
+	u->bytes = bytes;
+	u->next = ms->usage[h];
+	ms->usage[h] = u;
+	return u;
+}
+
+/* Writes every changed counter into b. */
+static void usage_flush(struct mailbox_store *ms, struct store_batch *b, struct usage **touched, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct usage *u = touched[i];
+		if (!u || !u->dirty)
+			continue;
+		u->dirty = false;
+		struct store_key k;
+		uint8_t v[8];
+		be64_put(v, (uint64_t)u->bytes);
+		store_key_account_counter(&k, slice_str(u->account), slice_str(MAILBOX_STORE_USAGE_COUNTER));
+		store_batch_put(b, STORE_CF_ACCOUNTS, store_key_slice(&k), slice_of(v, sizeof v));
 	}
 }
 
@@ -174,6 +262,7 @@ static int add_entries(struct mailbox_store *ms, struct store_batch *b, struct m
 {
 	int64_t now = clock_wall_ms();
 	struct mbox **touched = xcalloc(l->n ? l->n : 1, sizeof *touched);
+	struct usage **used = xcalloc(l->n ? l->n : 1, sizeof *used);
 	int rc = 0;
 	for (size_t i = 0; i < l->n && rc == 0; i++) {
 		struct mailbox_delivery *d = &l->v[i];
@@ -193,10 +282,19 @@ static int add_entries(struct mailbox_store *ms, struct store_batch *b, struct m
 			rc = -E2BIG;
 			break;
 		}
+		struct usage *u = usage_get(ms, d->account, &rc);
+		if (!u)
+			break;
+		if (d->size > 0 && __builtin_add_overflow(u->bytes, d->size, &u->bytes))
+			u->bytes = INT64_MAX;
+		u->dirty = true;
+		used[i] = u;
 		m->r.uidnext++;
 		m->dirty = true;
 		touched[i] = m;
 	}
+	usage_flush(ms, b, used, l->n);
+	free(used);
 	for (size_t i = 0; i < l->n; i++) {
 		struct mbox *m = touched[i];
 		if (!m || !m->dirty)
@@ -212,16 +310,31 @@ static int add_entries(struct mailbox_store *ms, struct store_batch *b, struct m
 	return rc;
 }
 
-static void deliver(struct mailbox_store *ms, uint64_t from, uint64_t req_id, struct store_batch *b,
-                    struct mailbox_deliveries *l)
+/* Hands b to the committer, or with queue records to the queue; the answer comes as
+ * STORE_MSG_COMMIT_RES or QUEUE_MSG_ADD_RES with req. */
+static void send_commit(struct mailbox_store *ms, uint64_t req, struct store_batch *b, struct queue_add *q)
 {
-	if (ms->reload && ms->pending.n > 0) {
-		struct parked *p = xcalloc(1, sizeof *p);
-		*p = (struct parked){from, req_id, b, l, NULL};
-		*ms->parked_tail = p;
-		ms->parked_tail = &p->next;
-		return;
+	struct actor_send_opts o = {.req_id = req, .force = true};
+	int rc;
+	if (q) {
+		uint64_t queue = queue_actor_id();
+		rc = queue ? QUEUE_MSG_ADD_REQ_send(queue, &ms->a, &(struct queue_add_req){.batch = b, .recs = q}, &o)
+		           : -ESRCH;
+		if (rc != 0)
+			queue_add_free(q);
+	} else {
+		rc = STORE_MSG_COMMIT_REQ_send(ms->committer, &ms->a, &(struct store_commit_req){.batch = b}, &o);
 	}
+	if (rc != 0) {
+		store_batch_free(b);
+		struct store_commit_res res = {.code = -EIO, .error = slice_str("commit request not sent")};
+		STORE_MSG_COMMIT_RES_send(ms->a.id, &ms->a, &res, &o);
+	}
+}
+
+static void deliver_now(struct mailbox_store *ms, uint64_t from, uint64_t req_id, struct store_batch *b,
+                        struct mailbox_deliveries *l)
+{
 	if (ms->reload) {
 		table_clear(ms);
 		ms->reload = false;
@@ -233,54 +346,82 @@ static void deliver(struct mailbox_store *ms, uint64_t from, uint64_t req_id, st
 		return;
 	}
 	int rc = add_entries(ms, b, l);
+	struct queue_add *q = l->queue;
+	l->queue = NULL;
 	mailbox_deliveries_free(l);
 	if (rc != 0) {
 		log_error("mailbox", "cannot add mailbox entries", "err=%d", rc);
 		reply(ms, from, req_id, rc, "cannot add mailbox entries");
 		store_batch_free(b);
+		queue_add_free(q);
 		return;
 	}
 	uint64_t req = ++ms->next_req;
 	struct pending *p = xcalloc(1, sizeof *p);
 	p->from = from;
 	p->req_id = req_id;
+	p->via_queue = q != NULL;
+	if (q)
+		ms->via_queue++;
 	queue_idmap_put(&ms->pending, req, p);
-	struct store_commit_req c = {.batch = b};
-	if (STORE_MSG_COMMIT_REQ_send(ms->committer, &ms->a, &c, &(struct actor_send_opts){.req_id = req, .force = true}) != 0) {
-		store_batch_free(b);
-		struct store_commit_res res = {.code = -EIO, .error = slice_str("commit request not sent")};
-		STORE_MSG_COMMIT_RES_send(ms->a.id, &ms->a, &res, &(struct actor_send_opts){.req_id = req, .force = true});
-	}
+	send_commit(ms, req, b, q);
+}
+
+/* Whether a new request must wait: after a failure until the table can be reloaded, and
+ * while a batch is on its way through the queue (uid order). */
+static bool must_park(const struct mailbox_store *ms)
+{
+	return (ms->reload && ms->pending.n > 0) || ms->via_queue > 0;
 }
 
 static void deliver_req(struct actor *self, const struct msg *m, const struct mailbox_deliver_req *p)
 {
-	deliver((struct mailbox_store *)self, m->from, m->req_id, p->batch, p->list);
+	struct mailbox_store *ms = (struct mailbox_store *)self;
+	if (must_park(ms) || ms->parked) {
+		struct parked *pk = xcalloc(1, sizeof *pk);
+		*pk = (struct parked){m->from, m->req_id, p->batch, p->list, NULL};
+		*ms->parked_tail = pk;
+		ms->parked_tail = &pk->next;
+		return;
+	}
+	deliver_now(ms, m->from, m->req_id, p->batch, p->list);
 }
 
-static void commit_res(struct actor *self, const struct msg *m, const struct store_commit_res *p)
+/* A commit (direct or through the queue) answered. */
+static void committed(struct mailbox_store *ms, uint64_t req, int64_t code, struct slice error)
 {
-	struct mailbox_store *ms = (struct mailbox_store *)self;
-	struct pending *pd = queue_idmap_del(&ms->pending, m->req_id);
+	struct pending *pd = queue_idmap_del(&ms->pending, req);
 	if (!pd)
 		return;
-	if (p->code != 0)
+	if (code != 0)
 		ms->reload = true;
-	struct store_commit_res res = *p;
+	if (pd->via_queue)
+		ms->via_queue--;
+	struct store_commit_res res = {.code = code, .error = error};
 	if (pd->from)
 		MAILBOX_MSG_DELIVER_RES_send(pd->from, &ms->a, &res,
 		                             &(struct actor_send_opts){.req_id = pd->req_id, .force = true});
 	free(pd);
-	while (ms->pending.n == 0 && ms->parked) {
+	while (ms->parked && !must_park(ms)) {
 		struct parked *pk = ms->parked;
 		ms->parked = pk->next;
 		if (!ms->parked)
 			ms->parked_tail = &ms->parked;
-		deliver(ms, pk->from, pk->req_id, pk->batch, pk->list);
+		deliver_now(ms, pk->from, pk->req_id, pk->batch, pk->list);
 		free(pk);
 	}
 	if (ms->stopping && ms->pending.n == 0)
 		actor_stop(&ms->a);
+}
+
+static void commit_res(struct actor *self, const struct msg *m, const struct store_commit_res *p)
+{
+	committed((struct mailbox_store *)self, m->req_id, p->code, p->error);
+}
+
+static void add_res(struct actor *self, const struct msg *m, const struct queue_add_res *p)
+{
+	committed((struct mailbox_store *)self, m->req_id, p->code, p->error);
 }
 
 static void ms_free(struct actor *self)
@@ -306,6 +447,7 @@ static const struct actor_kind mailbox_kind = {
 		{
 			ACTOR_ON(MAILBOX_MSG_DELIVER_REQ, deliver_req),
 			ACTOR_ON(STORE_MSG_COMMIT_RES, commit_res),
+			ACTOR_ON(QUEUE_MSG_ADD_RES, add_res),
 			ACTOR_ON(CORE_MSG_STOP_CMD, stop_cmd),
 		},
 };

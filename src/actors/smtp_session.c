@@ -357,6 +357,8 @@ static void session_free(struct actor *a)
 		connlimit_close(&s->peer);
 	smtp_session_auth_free(s);
 	smtp_session_mailauth_reset(s);
+	smtp_session_dnsbl_free(s);
+	smtp_session_mx_free(s);
 	smtp_server_free(s->eng);
 	netconn_free(&s->nc);
 	buf_free(&s->data);
@@ -420,6 +422,11 @@ static void wait_cb(struct timer *t)
 		smtp_session_drive(s);
 		return;
 	}
+	if (s->wait == SW_LOCALSERVE) {
+		smtp_session_localserve_timeout(s);
+		smtp_session_drive(s);
+		return;
+	}
 	if (s->stopping) { /* the shutdown grace for a transfer in progress ran out */
 		s->wait = SW_NONE;
 		smtp_server_close_with(s->eng, 421, "4.3.2 service shutting down");
@@ -442,9 +449,10 @@ static void on_stop(struct actor *self, const struct msg *m, const struct msg_em
 		netconn_close(&s->nc);
 		return;
 	}
-	if (s->wait == SW_AUTH_DELAY) {
+	if (s->wait == SW_AUTH_DELAY || s->wait == SW_LOCALSERVE) {
 		/* The delay runs on t_wait, which the grace timer below would re-arm for 30 s;
-		 * no credentials were checked yet, so end the AUTH with the closing reply. */
+		 * no credentials were checked (or nothing is being stored) yet, so end the
+		 * command with the closing reply. */
 		s->wait = SW_NONE;
 		timer_stop(&s->t_wait);
 		smtp_server_close_with(s->eng, 421, "4.3.2 service shutting down");

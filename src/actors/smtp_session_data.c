@@ -1,4 +1,5 @@
-/* End of data: MX local delivery (smtp.md §14) and submission queueing (§13).
+/* End of data: submission queueing (smtp.md §13), and the helpers the MX side
+ * (smtp_session_mx.c, local delivery, §14) shares with it.
  *
  * DESIGN: the message bytes are written once as msgdata (64 KiB chunks) into a
  * store batch that also carries everything the "250" depends on; the batch
@@ -15,7 +16,7 @@
 #include <string.h>
 
 #include "actors/dkim_keys.h"
-#include "actors/mailbox_store.h"
+#include "actors/localserve_runtime.h"
 #include "actors/queue.h"
 #include "actors/sendlimit.h"
 #include "actors/server.h"
@@ -36,19 +37,17 @@
 #include "store/store.h"
 #include "store/store_msgdata.h"
 
-static struct metric *m_msgs_mx, *m_msgs_sub, *m_commit_fail;
+static struct metric *m_msgs_sub, *m_commit_fail;
 
 static void metrics_once(void)
 {
-	if (m_msgs_mx)
+	if (m_msgs_sub)
 		return;
-	m_msgs_mx = metric_counter("tern_smtp_messages_total", "listener=\"mx\"", "Messages accepted (durable) over SMTP.");
 	m_msgs_sub = metric_counter("tern_smtp_messages_total", "listener=\"submission\"", "Messages accepted (durable) over SMTP.");
 	m_commit_fail = metric_counter("tern_smtp_commit_failures_total", "", "End-of-data commits that failed (4xx sent).");
 }
 
-/* Puts the message data into b as chunks of data_id; returns the byte count. */
-static void put_data(struct store_batch *b, uint64_t data_id, struct slice data, int32_t refs)
+void smtp_session_put_data(struct store_batch *b, uint64_t data_id, struct slice data, int32_t refs)
 {
 	uint32_t chunk = 0;
 	for (size_t off = 0; off < data.len || chunk == 0; off += STORE_CHUNK_SIZE, chunk++) {
@@ -61,7 +60,7 @@ static void put_data(struct store_batch *b, uint64_t data_id, struct slice data,
 	store_msgdata_commit(b, data_id, &meta);
 }
 
-static void received(struct smtp_session *s, bool mx, const char *rcpt, bool requiretls, struct buf *out)
+void smtp_session_received(struct smtp_session *s, bool mx, const char *rcpt, bool requiretls, struct buf *out)
 {
 	char local[NETADDR_STRLEN];
 	netaddr_format(&s->ep->addr, local);
@@ -89,7 +88,7 @@ static void received(struct smtp_session *s, bool mx, const char *rcpt, bool req
 	received_compose(&ri, out);
 }
 
-static char *addr_str(const struct smtp_addr *a)
+char *smtp_session_addr_str(const struct smtp_addr *a)
 {
 	if (a->null)
 		return xstrdup("");
@@ -103,106 +102,13 @@ static char *addr_str(const struct smtp_addr *a)
 	return buf_cstr(&b);
 }
 
-static void commit_failed(struct smtp_session *s, int code)
+void smtp_session_commit_failed(struct smtp_session *s, int code)
 {
 	metric_add(m_commit_fail, 1);
 	if (code == -ENOSPC)
 		smtp_server_reply(s->eng, 452, "4.3.1 insufficient system storage");
 	else
 		smtp_server_reply(s->eng, 451, "4.3.0 error storing message");
-}
-
-/* ================================ MX ================================ */
-
-/* Whether every recipient is a postmaster or reporting address (exempt from DMARC reject). */
-static bool all_exempt(const struct smtp_server_txn *t, struct conf_domains *dc)
-{
-	for (size_t i = 0; i < t->nrcpt; i++) {
-		const struct smtp_addr *a = &t->rcpts[i].addr;
-		struct conf_dest d;
-		if (conf_dest_lookup(dc, a->local, a->local_len, a->domain, a->domain_len, &d) != CONF_DEST_FOUND ||
-		    d.kind == CONF_DEST_ADDRESS || d.kind == CONF_DEST_CATCHALL)
-			return false;
-	}
-	return true;
-}
-
-/* Runs after DKIM, DMARC and iprev (smtp_session_verify_start). */
-static void mx_deliver(struct smtp_session *s)
-{
-	const struct smtp_server_txn *t = smtp_server_txn(s->eng);
-	struct conf_domains *dc = conf_domains_acquire();
-	struct mailbox_deliveries *l = mailbox_deliveries_new(t->nrcpt);
-	l->n = 0;
-	for (size_t i = 0; i < t->nrcpt; i++) {
-		const struct smtp_addr *a = &t->rcpts[i].addr;
-		struct conf_dest d;
-		if (conf_dest_lookup(dc, a->local, a->local_len, a->domain, a->domain_len, &d) != CONF_DEST_FOUND || !d.account)
-			continue; /* removed from the config since RCPT */
-		bool dup = false;
-		for (size_t j = 0; j < l->n && !dup; j++)
-			dup = strcmp(l->v[j].account, d.account->name) == 0 && strcmp(l->v[j].mailbox, d.mailbox) == 0;
-		if (dup)
-			continue;
-		struct mailbox_delivery *e = &l->v[l->n++];
-		e->account = xstrdup(d.account->name);
-		e->mailbox = xstrdup(d.mailbox ? d.mailbox : "Inbox");
-		buf_init(&e->prefix);
-	}
-	int dmarc = smtp_session_dmarc_disposition(s);
-	bool exempt = dmarc == 2 && all_exempt(t, dc);
-	conf_domains_release(dc);
-	if (l->n == 0 || (dmarc == 2 && !exempt)) {
-		mailbox_deliveries_free(l);
-		buf_reset(&s->data);
-		if (dmarc == 2 && !exempt)
-			smtp_server_reply(s->eng, 550, "5.7.1 rejected by dmarc policy");
-		else
-			smtp_server_reply(s->eng, 451, "4.3.0 recipients no longer configured");
-		return;
-	}
-	char *rcpt = t->nrcpt == 1 ? addr_str(&t->rcpts[0].addr) : NULL;
-	struct buf prefix;
-	buf_init(&prefix);
-	smtp_session_authres(s, &prefix);
-	received(s, true, rcpt, t->params.requiretls, &prefix);
-	free(rcpt);
-	uint64_t data_id = store_next_id(server_get()->store);
-	for (size_t i = 0; i < l->n; i++) {
-		l->v[i].data_id = data_id;
-		if (dmarc == 1)
-			l->v[i].flags |= STORE_MF_JUNK;
-		l->v[i].size = (int64_t)(prefix.len + s->data.len);
-		buf_append(&l->v[i].prefix, prefix.p, prefix.len);
-	}
-	buf_free(&prefix);
-	struct store_batch *b = store_batch_new();
-	put_data(b, data_id, buf_slice(&s->data), (int32_t)l->n);
-	buf_free(&s->data);
-	struct mailbox_deliver_req q = {.batch = b, .list = l};
-	uint64_t req = smtp_session_wait(s, SW_COMMIT);
-	if (MAILBOX_MSG_DELIVER_REQ_send(server_get()->mailbox, &s->a, &q, &(struct actor_send_opts){.req_id = req}) != 0) {
-		s->wait = SW_NONE;
-		store_batch_free(b);
-		mailbox_deliveries_free(l);
-		commit_failed(s, -EAGAIN);
-	}
-}
-
-void smtp_session_on_delivered(struct actor *self, const struct msg *m, const void *payload)
-{
-	struct smtp_session *s = (struct smtp_session *)self;
-	const struct store_commit_res *p = payload;
-	if (!smtp_session_wait_done(s, SW_COMMIT, m->req_id))
-		return;
-	if (p->code == 0) {
-		metric_add(m_msgs_mx, 1);
-		smtp_server_accept(s->eng);
-	} else {
-		log_error("smtp", "local delivery commit failed", "cid=%s code=%lld", s->rid, (long long)p->code);
-		commit_failed(s, (int)p->code);
-	}
-	smtp_session_drive(s);
 }
 
 /* ============================= submission ============================= */
@@ -281,7 +187,7 @@ static int sub_checks(struct smtp_session *s, struct conf_domains *dc, struct su
 	extra_require_tls(x->split.header, t->params.requiretls, &x->require_tls);
 	/* FromID (§13 step 10): only for authenticated logins listed in FromIDLoginAddresses. */
 	if (acc && smtp_server_authenticated(s->eng) && !t->from.null) {
-		char *mf = addr_str(&t->from);
+		char *mf = smtp_session_addr_str(&t->from);
 		const char *sep = NULL;
 		/* The configured login address is the MAIL FROM without its catch-all suffix. */
 		char *base = xstrdup(mf);
@@ -352,7 +258,7 @@ static void sub_facts(struct smtp_session *s, struct sub *x)
 		x->has8bit = s->data.p[i] >= 0x80;
 }
 
-static char *fmt_notify(unsigned n)
+char *smtp_session_notify_str(unsigned n)
 {
 	if (!n)
 		return xstrdup("");
@@ -405,7 +311,7 @@ static void fill_rec(struct smtp_session *s, struct sub *x, size_t i, const char
 	r->require_tls = (int8_t)x->require_tls;
 	r->env_id = t->params.has_envid ? slice_strdup(buf_slice(&t->params.envid)) : xstrdup("");
 	r->ret = xstrdup(t->params.ret == SMTP_RET_FULL ? "FULL" : t->params.ret == SMTP_RET_HDRS ? "HDRS" : "");
-	r->notify = fmt_notify(rc->params.notify);
+	r->notify = smtp_session_notify_str(rc->params.notify);
 	if (rc->params.has_orcpt)
 		r->orcpt = xasprintf("%s;%.*s", rc->params.orcpt_type, (int)rc->params.orcpt.len, (const char *)rc->params.orcpt.p);
 	else
@@ -467,10 +373,10 @@ static void submission_message(struct smtp_session *s)
 	}
 	conf_domains_release(dc);
 	sub_facts(s, &x);
-	char *rcpt = t->nrcpt == 1 ? addr_str(&t->rcpts[0].addr) : NULL;
+	char *rcpt = t->nrcpt == 1 ? smtp_session_addr_str(&t->rcpts[0].addr) : NULL;
 	struct buf prefix;
 	buf_init(&prefix);
-	received(s, false, rcpt, t->params.requiretls, &prefix);
+	smtp_session_received(s, false, rcpt, t->params.requiretls, &prefix);
 	free(rcpt);
 	if (dkim_sign_submission(&x, &s->data, &prefix) != 0) {
 		buf_free(&prefix);
@@ -492,7 +398,7 @@ static void submission_message(struct smtp_session *s)
 	buf_free(&prefix);
 	sub_free(&x);
 	struct store_batch *b = store_batch_new();
-	put_data(b, data_id, buf_slice(&s->data), (int32_t)t->nrcpt);
+	smtp_session_put_data(b, data_id, buf_slice(&s->data), (int32_t)t->nrcpt);
 	buf_free(&s->data);
 	struct queue_add_req q = {.batch = b, .recs = add};
 	uint64_t req = smtp_session_wait(s, SW_COMMIT);
@@ -500,7 +406,7 @@ static void submission_message(struct smtp_session *s)
 		s->wait = SW_NONE;
 		store_batch_free(b);
 		queue_add_free(add);
-		commit_failed(s, -EAGAIN);
+		smtp_session_commit_failed(s, -EAGAIN);
 	}
 }
 
@@ -525,7 +431,7 @@ void smtp_session_on_queued(struct actor *self, const struct msg *m, const void 
 		smtp_server_reply(s->eng, (int)p->smtp_code, text);
 	} else {
 		log_error("smtp", "queue commit failed", "cid=%s code=%lld", s->rid, (long long)p->code);
-		commit_failed(s, (int)p->code);
+		smtp_session_commit_failed(s, (int)p->code);
 	}
 	smtp_session_drive(s);
 }
@@ -540,8 +446,11 @@ void smtp_session_message(struct smtp_session *s)
 		smtp_server_reply(s->eng, 452, "4.3.1 insufficient system storage");
 		return;
 	}
+	/* localserve: a special recipient answers for the whole transaction (localserve.md §5). */
+	if (localserve_active() && smtp_session_localserve_data(s))
+		return;
 	if (s->ep->svc == SMTP_SVC_MX)
-		smtp_session_verify_start(s, mx_deliver);
+		smtp_session_mx_message(s);
 	else
 		submission_message(s);
 }

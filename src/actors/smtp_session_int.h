@@ -11,10 +11,16 @@
 #include "core/actor.h"
 #include "core/buf.h"
 #include "core/timer.h"
+#include "proto/localserve_special.h"
 #include "proto/smtp_server.h"
 
 struct conf_domains;
 struct mailauth_dns_answer;
+struct mailauth_dns_query;
+struct queue_add;
+struct smtp_dnsbl;
+struct smtp_mx;
+struct store_batch;
 struct sasl_server;
 struct smtp_mailauth;
 
@@ -44,6 +50,8 @@ enum smtp_wait {
 	SW_AUTH_CHECK,  /* password check off the I/O thread */
 	SW_COMMIT,      /* queue add or mailbox delivery */
 	SW_AUTHDNS,     /* a DNS answer for SPF, DKIM, DMARC or iprev */
+	SW_DNSBL,       /* a DNSBL zone's health check or the client's listing (RCPT) */
+	SW_LOCALSERVE,  /* localserve `timeout` special localpart: LocalserveTimeout on t_wait */
 };
 
 struct smtp_session {
@@ -73,6 +81,11 @@ struct smtp_session {
 	char *account;         /* authenticated account (or RelayAccount when relaying) */
 	bool auth_delayed;     /* the growing AUTH delay has been served */
 	struct smtp_mailauth *ma; /* SPF/DKIM/DMARC/iprev state (MX) */
+	struct smtp_dnsbl *bl;    /* DNSBL check of the client (MX, RCPT); NULL until needed */
+	struct smtp_mx *mx;       /* MX end of data while its commit is out (smtp_session_mx.c) */
+	/* localserve: the reply due when the LocalserveTimeout wait ends */
+	int ls_code;
+	char ls_text[LOCALSERVE_SPECIAL_TEXT_MAX];
 	bool auth_response_due; /* a 334 went out: the next line is credentials (trace logs) */
 	/* message */
 	struct buf data;
@@ -113,10 +126,60 @@ void smtp_session_auth_init(void);
  * at LOG_TRACEDATA (shown as placeholders below). */
 void smtp_session_trace_input(struct smtp_session *s, struct slice in);
 
-/* smtp_session_data.c: end of data for MX (local delivery) and submission (queue). */
+/* smtp_session_data.c: end of data, submission (queue), and what MX shares with it. */
 void smtp_session_message(struct smtp_session *s);
 void smtp_session_on_queued(struct actor *self, const struct msg *m, const void *p);
+/** Puts data into b as message data data_id with refs references. */
+void smtp_session_put_data(struct store_batch *b, uint64_t data_id, struct slice data, int32_t refs);
+/** Appends the Received header (smtp.md §15); rcpt NULL leaves out `for`. */
+void smtp_session_received(struct smtp_session *s, bool mx, const char *rcpt, bool requiretls, struct buf *out);
+/** `localpart@domain` of a path, re-quoted ("" for <>); the caller frees it. */
+char *smtp_session_addr_str(const struct smtp_addr *a);
+/** The reply for a failed commit (code from the store: -ENOSPC gives 452 4.3.1). */
+void smtp_session_commit_failed(struct smtp_session *s, int code);
+/** NOTIFY flags as stored ("" for none, else e.g. "SUCCESS,FAILURE"); the caller frees it. */
+char *smtp_session_notify_str(unsigned notify);
+
+/* smtp_session_mx.c: MX end of data (smtp.md §14): per-recipient delivery, limits,
+ * quota, the multiple-errors reply and DSNs about the incoming message. */
+void smtp_session_mx_message(struct smtp_session *s);
 void smtp_session_on_delivered(struct actor *self, const struct msg *m, const void *p);
+void smtp_session_mx_free(struct smtp_session *s);
+
+/* smtp_session_mxdsn.c: the `delivered` and failure DSNs of an MX transaction (§9, §14). */
+struct smtp_mx_dsn_rcpt {
+	size_t rcpt;         /* index in the transaction's recipients */
+	int code;            /* failure code, 0 for a delivered recipient */
+	const char *text;    /* "x.y.z words" of the failure, NULL for a delivered one */
+};
+/** Adds to *q (created when NULL) the queue record of one DSN of kind (DSN_DELIVERED or
+ * DSN_FAILED) to the MAIL FROM address about the message in s->data (prefix: the headers
+ * Tern added), covering the n recipients rs whose NOTIFY asks for it; the DSN data goes
+ * into b. Returns whether a DSN was made (none for a null reverse path or when no
+ * recipient asked). */
+bool smtp_session_mx_dsn(struct smtp_session *s, int kind, const struct smtp_mx_dsn_rcpt *rs, size_t n,
+                         struct slice prefix, struct store_batch *b, struct queue_add **q);
+
+/* smtp_session_dnsbl.c: SMTP.DNSBLs at RCPT (smtp.md §4, reporting.md §7). */
+/** Checks the client against the listener's zones (once per connection; each zone's
+ * health at most every SMTP_DNSBL_HEALTH_MS per process), then calls done(s, zone):
+ * zone is the first healthy zone that lists the client, or NULL. May call done at once. */
+void smtp_session_dnsbl_check(struct smtp_session *s, void (*done)(struct smtp_session *s, const char *zone));
+void smtp_session_on_dnsbl(struct smtp_session *s, const struct msg *m, const void *p);
+void smtp_session_dnsbl_free(struct smtp_session *s);
+
+/* smtp_session_localserve.c: localserve's special localparts and mock DNS (localserve.md). */
+/** MAIL (any listener): whether MAIL FROM is a special localpart at MAIL; then answered. */
+bool smtp_session_localserve_mail(struct smtp_session *s);
+/** RCPT (any listener): whether the recipient is special at RCPT; then answered. */
+bool smtp_session_localserve_rcpt(struct smtp_session *s);
+/** End of data: whether a recipient is special at the end of data (MX: the first one;
+ * submission: any); then answered and the message dropped. */
+bool smtp_session_localserve_data(struct smtp_session *s);
+/** The LocalserveTimeout wait ended: sends the timeout reply. */
+void smtp_session_localserve_timeout(struct smtp_session *s);
+/** Answers the mail-auth engines' question q from the mock DNS (synchronously). */
+void smtp_session_localserve_dns(struct smtp_session *s, const struct mailauth_dns_query *q);
 
 /* smtp_session_mailauth.c (MX): SPF at MAIL, DKIM/DMARC/iprev at the end of data. Each start
  * function runs its DNS questions through the resolver and calls done(s) when finished. */

@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include "actors/authdns.h"
+#include "actors/localserve_runtime.h"
 #include "actors/server.h"
 #include "conf/conf.h"
 #include "core/clock.h"
@@ -88,9 +89,14 @@ bool smtp_session_spf_pass(const struct smtp_session *s)
 
 static void step(struct smtp_session *s, int r);
 
-/* Asks the resolver for the engine's question; a send failure is a TEMPFAIL answer. */
+/* Asks the resolver for the engine's question; a send failure is a TEMPFAIL answer.
+ * localserve answers from its mock DNS instead, at once (localserve.md §3). */
 static void ask(struct smtp_session *s)
 {
+	if (localserve_active()) {
+		smtp_session_localserve_dns(s, &s->ma->q);
+		return;
+	}
 	uint64_t req = smtp_session_wait(s, SW_AUTHDNS);
 	if (authdns_send(server_get()->resolver, &s->a, &s->ma->q, req) == 0)
 		return;

@@ -9,9 +9,11 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "actors/localserve_runtime.h"
 #include "actors/server.h"
 #include "conf/conf.h"
 #include "conf/conf_dname.h"
@@ -57,8 +59,9 @@ bool smtp_session_disk_ok(const struct smtp_session *s)
 void smtp_session_helo(struct smtp_session *s)
 {
 	const char *name = smtp_server_helo_pending(s->eng);
-	/* Only MX HELO (not EHLO) names are checked, and literals have nothing to resolve. */
-	if (s->ep->svc != SMTP_SVC_MX || smtp_server_esmtp(s->eng) || !name || name[0] == '[') {
+	/* Only MX HELO (not EHLO) names are checked, and literals have nothing to resolve;
+	 * localserve accepts any name (localserve.md §3). */
+	if (s->ep->svc != SMTP_SVC_MX || smtp_server_esmtp(s->eng) || !name || name[0] == '[' || localserve_active()) {
 		smtp_server_accept(s->eng);
 		return;
 	}
@@ -81,6 +84,10 @@ void smtp_session_on_addr(struct actor *self, const struct msg *m, const void *p
 	const struct dns_addr_res *p = payload;
 	if (s->wait == SW_AUTHDNS) {
 		smtp_session_on_authdns(s, m, payload);
+		return;
+	}
+	if (s->wait == SW_DNSBL) {
+		smtp_session_on_dnsbl(s, m, payload);
 		return;
 	}
 	if (!smtp_session_wait_done(s, SW_HELO_DNS, m->req_id))
@@ -145,6 +152,8 @@ static bool submission_sender(struct smtp_session *s, const struct smtp_addr *fr
 void smtp_session_mail(struct smtp_session *s)
 {
 	const struct smtp_server_txn *t = smtp_server_txn(s->eng);
+	if (localserve_active() && smtp_session_localserve_mail(s))
+		return;
 	if (!smtp_session_disk_ok(s)) {
 		smtp_server_reply(s->eng, 452, "4.3.1 insufficient system storage");
 		return;
@@ -154,7 +163,7 @@ void smtp_session_mail(struct smtp_session *s)
 			smtp_server_accept(s->eng);
 		return;
 	}
-	if (t->from.null) {
+	if (t->from.null || localserve_active()) { /* localserve: no MX check (localserve.md §3) */
 		smtp_session_spf_start(s, mail_checked);
 		return;
 	}
@@ -200,8 +209,44 @@ void smtp_session_on_mx(struct actor *self, const struct msg *m, const void *pay
 
 /* ---- RCPT ---- */
 
+static void rcpt_dnsbl_done(struct smtp_session *s, const char *zone)
+{
+	if (zone) {
+		char text[CONF_DNAME_MAX + 64];
+		snprintf(text, sizeof text, "5.7.1 your ip is listed in %s", zone);
+		log_info("smtp", "client ip listed in dnsbl", "cid=%s ip=%s zone=%s", s->rid, s->peer_str, zone);
+		smtp_server_reply(s->eng, 550, text);
+	} else {
+		smtp_server_accept(s->eng);
+	}
+}
+
+/* Answers an MX RCPT whose recipient resolved to d (or failed with rc); returns true when
+ * answered, false when the recipient may be accepted. */
+static bool rcpt_refused(struct smtp_session *s, int rc, const struct conf_dest *d, const struct conf_domain *dom)
+{
+	bool ls = localserve_active();
+	if (dom && dom->disabled)
+		smtp_server_reply(s->eng, 450, "4.2.1 recipient domain temporarily disabled");
+	else if (rc == CONF_DEST_ENODOMAIN)
+		smtp_server_reply(s->eng, 550, "5.1.1 not accepting email for domain");
+	else if (rc == CONF_DEST_ENOUSER)
+		smtp_server_reply(s->eng, 550, "5.1.1 no such user");
+	else if (!ls && smtp_server_txn(s->eng)->nrcpt >= 1 && !smtp_session_spf_pass(s))
+		smtp_server_reply(s->eng, 452, "4.5.3 only one recipient allowed without spf pass");
+	else if (s->ep->l->smtp.require_starttls && !smtp_server_tls(s->eng) && d->kind != CONF_DEST_TLSRPT &&
+	         d->kind != CONF_DEST_HOST_TLSRPT)
+		smtp_server_reply(s->eng, 530, "5.7.0 STARTTLS required");
+	else
+		return false;
+	return true;
+}
+
 void smtp_session_rcpt(struct smtp_session *s)
 {
+	bool ls = localserve_active();
+	if (ls && smtp_session_localserve_rcpt(s))
+		return;
 	if (s->ep->svc != SMTP_SVC_MX) {
 		smtp_server_accept(s->eng); /* submission: any recipient; limits apply at the end of data */
 		return;
@@ -209,22 +254,21 @@ void smtp_session_rcpt(struct smtp_session *s)
 	const struct smtp_server_rcpt *r = smtp_server_pending_rcpt(s->eng);
 	struct conf_domains *dc = conf_domains_acquire();
 	struct conf_dest d;
-	int rc = conf_dest_lookup(dc, r->addr.local, r->addr.local_len, r->addr.domain, r->addr.domain_len, &d);
+	/* localserve: any address at any domain is delivered (localserve.md §4). */
+	int rc = (ls ? localserve_dest_lookup : conf_dest_lookup)(dc, r->addr.local, r->addr.local_len, r->addr.domain,
+	                                                          r->addr.domain_len, &d);
 	const struct conf_domain *dom = rc == CONF_DEST_FOUND ? d.domain : NULL;
 	if (rc != CONF_DEST_FOUND)
 		dom = conf_domain_get(dc, r->addr.domain, r->addr.domain_len);
-	if (dom && dom->disabled)
-		smtp_server_reply(s->eng, 450, "4.2.1 recipient domain temporarily disabled");
-	else if (rc == CONF_DEST_ENODOMAIN)
-		smtp_server_reply(s->eng, 550, "5.1.1 not accepting email for domain");
-	else if (rc == CONF_DEST_ENOUSER)
-		smtp_server_reply(s->eng, 550, "5.1.1 no such user");
-	else if (smtp_server_txn(s->eng)->nrcpt >= 1 && !smtp_session_spf_pass(s))
-		smtp_server_reply(s->eng, 452, "4.5.3 only one recipient allowed without spf pass");
-	else if (s->ep->l->smtp.require_starttls && !smtp_server_tls(s->eng) && d.kind != CONF_DEST_TLSRPT &&
-	         d.kind != CONF_DEST_HOST_TLSRPT)
-		smtp_server_reply(s->eng, 530, "5.7.0 STARTTLS required");
+	bool refused = rcpt_refused(s, rc, &d, dom);
+	/* Postmaster and reporting addresses stay reachable from listed IPs (smtp.md §4). */
+	bool dnsbl = !refused && !ls && s->ep->l->smtp.dnsbls.n > 0 &&
+	             (d.kind == CONF_DEST_ADDRESS || d.kind == CONF_DEST_CATCHALL);
+	conf_domains_release(dc);
+	if (refused)
+		return;
+	if (dnsbl)
+		smtp_session_dnsbl_check(s, rcpt_dnsbl_done);
 	else
 		smtp_server_accept(s->eng);
-	conf_domains_release(dc);
 }

@@ -169,6 +169,13 @@ void smtp_server_accept(struct smtp_server *s);
 void smtp_server_reply(struct smtp_server *s, int code, const char *text);
 /** Like smtp_server_reply() with a multi-line reply, one "x.y.z words" per line. */
 void smtp_server_reply_lines(struct smtp_server *s, int code, const char *const *texts, size_t n);
+/** Highest code smtp_server_reply_raw_code() takes. */
+#define SMTP_SERVER_RAW_CODE_MAX 699
+/** Like smtp_server_reply() but also for a code outside SMTP's classes (600..699):
+ *  only for localserve's simulated failures (localserve.md §5, the `...600` special
+ *  localpart), whose point is a reply the client cannot classify. Codes of 400 and
+ *  up count as errors. Panics outside 200..SMTP_SERVER_RAW_CODE_MAX. */
+void smtp_server_reply_raw_code(struct smtp_server *s, int code, const char *text);
 /** AUTH: sends `334 <base64 of p[0..n)>` and waits for the client's response. */
 void smtp_server_auth_challenge(struct smtp_server *s, const void *p, size_t n);
 /** AUTH: `235 2.7.0 authentication successful`; the session is authenticated. */

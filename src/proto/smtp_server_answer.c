@@ -130,10 +130,9 @@ void smtp_server_accept(struct smtp_server *s)
 	smtp_server_answered(s, ask, false);
 }
 
-void smtp_server_reply_lines(struct smtp_server *s, int code, const char *const *texts, size_t n)
+/* The answer of reply_lines and reply_raw_code; the callers checked the code range. */
+static void smtp_server_reply_any(struct smtp_server *s, int code, const char *const *texts, size_t n)
 {
-	if (code < 200 || code > 599 || n == 0)
-		panic("smtp_server_reply: bad code %d or no text", code);
 	if (!smtp_server_answer_begin(s, "reply"))
 		return;
 	enum smtp_server_event ask = s->ask;
@@ -158,9 +157,23 @@ void smtp_server_reply_lines(struct smtp_server *s, int code, const char *const 
 		smtp_server_count_error(s);
 }
 
+void smtp_server_reply_lines(struct smtp_server *s, int code, const char *const *texts, size_t n)
+{
+	if (code < 200 || code > 599 || n == 0)
+		panic("smtp_server_reply: bad code %d or no text", code);
+	smtp_server_reply_any(s, code, texts, n);
+}
+
 void smtp_server_reply(struct smtp_server *s, int code, const char *text)
 {
 	smtp_server_reply_lines(s, code, &text, 1);
+}
+
+void smtp_server_reply_raw_code(struct smtp_server *s, int code, const char *text)
+{
+	if (code < 200 || code > SMTP_SERVER_RAW_CODE_MAX || !text)
+		panic("smtp_server_reply_raw_code: bad code %d or no text", code);
+	smtp_server_reply_any(s, code, &text, 1);
 }
 
 void smtp_server_auth_challenge(struct smtp_server *s, const void *p, size_t n)

@@ -11,7 +11,7 @@ The zone `test.` served by NSD (DNS.Resolvers points at it):
   nomx.test        A only (no MX: accepted)
   client.test      A 127.0.0.1: a HELO name that resolves
   nüll.test        (xn--nll-hoa) null MX; bücher.test (xn--bcher-kva) A 127.0.0.1: IDNA
-  anything else under test. is NXDOMAIN.
+  anything else under test. is NXDOMAIN, unless a class adds `dns_records`.
 Set TERN_TEST_LOG=1 to print the server log after each class.
 """
 import os
@@ -23,7 +23,7 @@ from ternlib.dnsserver import NSD, ServfailServer, zone
 from ternlib.server import TernServer
 from ternlib.smtpclient import Conn, tls_client_ctx, tls_connect
 
-TEST_ZONE = zone("test", """
+TEST_RECORDS = """
     sender          MX 10 mx.sender
     sender          TXT "v=spf1 ip4:127.0.0.0/8 -all"
     mx.sender        A  127.0.0.1
@@ -35,7 +35,8 @@ TEST_ZONE = zone("test", """
     example          MX 10 mail.example
     xn--nll-hoa      MX 0 .
     xn--bcher-kva    A  127.0.0.1
-""")
+"""
+TEST_ZONE = zone("test", TEST_RECORDS)
 
 PASSWORD = "correct horse 9"
 DOMAINS = """Domains:
@@ -70,6 +71,7 @@ class ServerCase(unittest.TestCase):
     server_kwargs = {}
     # Every server gets a loopback NSD: tests never depend on the machine's resolver.
     dns = True
+    dns_records = ""  # more records for the test. zone (relative names, zone-file syntax)
     passwords = {}   # account -> password, set after start
 
     @classmethod
@@ -81,7 +83,9 @@ class ServerCase(unittest.TestCase):
             cls.nsd = ServfailServer().start()
             kw["dns"] = [cls.nsd.addr]
         elif cls.dns:
-            cls.nsd = NSD({"test": TEST_ZONE}).start()
+            lines = (TEST_RECORDS + "\n" + cls.dns_records).splitlines()
+            text = zone("test", "\n".join(l.strip() for l in lines)) if cls.dns_records else TEST_ZONE
+            cls.nsd = NSD({"test": text}).start()
             kw["dns"] = [cls.nsd.addr]
         cls.srv = TernServer(name="tern-" + cls.__name__, **kw)
         try:

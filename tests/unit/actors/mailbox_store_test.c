@@ -2,7 +2,8 @@
  * mailbox in delivery order, the UIDNEXT counter persisted with the entries
  * (a new actor on the same store continues the numbering), the sender's other
  * writes committed in the same batch, and refused entries (no account) answered
- * with an error while the actor keeps working. */
+ * with an error while the actor keeps working; the per-account stored-bytes
+ * counter, and queue records committed with the entries through the queue. */
 #include "check.h"
 #include "queue_testlib.h"
 
@@ -101,6 +102,58 @@ TEST(uids_per_mailbox_persisted_across_restart)
 	CHECK_INT(m[4].uid, 5);
 	for (int i = 0; i < n; i++)
 		store_codec_free(&store_rec_mailmsg, &m[i]);
+	qt_stop(&t);
+}
+
+TEST(stored_bytes_and_queue_records_in_one_commit)
+{
+	struct qt t;
+	qt_start(&t, true, NULL);
+	static const char *const two[] = {"Inbox", "Archive"}, *const one[] = {"Inbox"};
+	int64_t size = (int64_t)strlen(QT_MSG) + 9;
+	struct store_batch *b = store_batch_new();
+	CHECK_INT(deliver(&t, entries(&t, b, "app", two, 2), b), 0);
+	CHECK_INT(mailbox_store_usage(t.s, "app"), 2 * size);
+	CHECK_INT(mailbox_store_usage(t.s, "other"), 0);
+	/* Queue records in the list: the batch commits through the queue, entries and records together. */
+	b = store_batch_new();
+	struct mailbox_deliveries *l = entries(&t, b, "app", one, 1);
+	uint64_t did = store_next_id(t.s);
+	static const struct qt_rcpt rc[] = {{"someone", "example.org"}};
+	l->queue = qt_add_new("app", "", "", rc, 1, did);
+	store_msgdata_put(b, did, 0, slice_str(QT_MSG));
+	struct store_datameta meta = {.size = (int64_t)strlen(QT_MSG), .chunks = 1, .refs = 1};
+	store_msgdata_commit(b, did, &meta);
+	CHECK_INT(qt_queue_size(&t), 0);
+	CHECK_INT(deliver(&t, l, b), 0);
+	CHECK_INT(qt_queue_size(&t), 1);
+	struct store_mailmsg m[8];
+	int n = qt_mailmsgs(&t, m, 8);
+	CHECK_INT(n, 3);
+	for (int i = 0; i < n; i++)
+		store_codec_free(&store_rec_mailmsg, &m[i]);
+	CHECK_INT(mailbox_store_usage(t.s, "app"), 3 * size);
+	/* A delivery right behind it (parked until the queue answered) keeps uid order. */
+	b = store_batch_new();
+	CHECK_INT(deliver(&t, entries(&t, b, "app", one, 1), b), 0);
+	/* After a restart the counter goes on from the stored value. */
+	qt_stop_actors(&t);
+	qt_start_actors(&t);
+	b = store_batch_new();
+	CHECK_INT(deliver(&t, entries(&t, b, "app", one, 1), b), 0);
+	CHECK_INT(mailbox_store_usage(t.s, "app"), 5 * size);
+	n = qt_mailmsgs(&t, m, 8);
+	CHECK_INT(n, 5);
+	uint32_t last = 0;
+	uint64_t inbox = m[0].mailbox_id;
+	for (int i = 0; i < n; i++) {
+		if (m[i].mailbox_id == inbox) {
+			CHECK(m[i].uid > last);
+			last = m[i].uid;
+		}
+		store_codec_free(&store_rec_mailmsg, &m[i]);
+	}
+	CHECK_INT(last, 4);
 	qt_stop(&t);
 }
 

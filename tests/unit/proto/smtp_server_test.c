@@ -386,4 +386,37 @@ TEST(auth_bad_base64)
 	buf_free(&out);
 }
 
+TEST(reply_raw_code)
+{
+	/* localserve's `...600` special localpart: a code outside SMTP's classes, as an error
+	 * (the RCPT fails, the error is counted) with the receivedid like any error reply. */
+	struct smtp_server *s = mk(SMTP_SERVER_MX);
+	struct buf out;
+	buf_init(&out);
+	drive(s, "EHLO c\r\nMAIL FROM:<a@example.org>\r\n", 35, 35, &out, NULL, NULL);
+	smtp_server_output_consume(s, smtp_server_output(s).len);
+	smtp_server_feed(s, "RCPT TO:<rcptto600@x.test>\r\n", 28);
+	CHECK_INT(smtp_server_step(s), SMTP_SERVER_RCPT);
+	unsigned errors = s->errors;
+	smtp_server_reply_raw_code(s, 600, "6.0.0 failure with code 600 due to special localpart");
+	struct slice o = smtp_server_output(s);
+	const char *want = "600 6.0.0 failure with code 600 due to special localpart (ID00000000000000)\r\n";
+	CHECK_MEM(o.p, o.len, want);
+	CHECK_INT(s->errors, errors + 1);
+	CHECK_INT(smtp_server_txn(s)->nrcpt, 0);
+	smtp_server_output_consume(s, o.len);
+	/* The session goes on: a normal recipient after it. */
+	smtp_server_feed(s, "RCPT TO:<b@x.test>\r\n", 20);
+	CHECK_INT(smtp_server_step(s), SMTP_SERVER_RCPT);
+	smtp_server_accept(s);
+	CHECK_INT(smtp_server_txn(s)->nrcpt, 1);
+	/* Ordinary codes work through it too. */
+	smtp_server_feed(s, "RCPT TO:<c@x.test>\r\n", 20);
+	CHECK_INT(smtp_server_step(s), SMTP_SERVER_RCPT);
+	smtp_server_reply_raw_code(s, 451, "4.0.0 x");
+	CHECK_INT(smtp_server_txn(s)->nrcpt, 1);
+	buf_free(&out);
+	smtp_server_free(s);
+}
+
 TEST_MAIN()
