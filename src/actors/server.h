@@ -17,11 +17,12 @@ struct tls_ctx;
 struct server {
 	struct conf_static *st;     /* tern.conf (immutable) */
 	struct store *store;
-	uint64_t committer;         /* store committer actor */
-	uint64_t resolver;          /* DNS resolver actor */
-	uint64_t queue;             /* queue actor */
-	uint64_t mailbox;           /* mailbox store actor */
-	uint64_t router;            /* delivery router actor */
+	/* Actor ids. Atomic: actors started early read the ids of those started after them. */
+	_Atomic uint64_t committer; /* store committer actor */
+	_Atomic uint64_t resolver;  /* DNS resolver actor */
+	_Atomic uint64_t queue;     /* queue actor */
+	_Atomic uint64_t mailbox;   /* mailbox store actor */
+	_Atomic uint64_t router;    /* delivery router actor */
 	struct tls_ctx *tls_client; /* outgoing TLS (SMTP client) */
 	int64_t started_ms;         /* wall clock */
 	_Atomic bool stopping;
