@@ -11,6 +11,7 @@
  * prefix, so the client's bytes are stored exactly as sent. */
 #include "actors/smtp_session_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +40,10 @@
 
 static struct metric *m_msgs_sub, *m_commit_fail;
 
-static void metrics_once(void)
+static pthread_once_t metrics_once_ctl = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void)
 {
-	if (m_msgs_sub)
-		return;
 	m_msgs_sub = metric_counter("tern_smtp_messages_total", "listener=\"submission\"", "Messages accepted (durable) over SMTP.");
 	m_commit_fail = metric_counter("tern_smtp_commit_failures_total", "", "End-of-data commits that failed (4xx sent).");
 }
@@ -438,7 +439,7 @@ void smtp_session_on_queued(struct actor *self, const struct msg *m, const void 
 
 void smtp_session_message(struct smtp_session *s)
 {
-	metrics_once();
+	pthread_once(&metrics_once_ctl, metrics_init);
 	buf_reset(&s->data);
 	smtp_server_take_message(s->eng, &s->data);
 	if (!smtp_session_disk_ok(s)) {
