@@ -102,7 +102,7 @@ int queue_refs_apply(struct queue *q, struct store_batch *b, const struct queue_
 			return r;
 		meta.refs += rf->delta[i];
 		if (meta.refs <= 0)
-			store_msgdata_delete(b, rf->ids[i]);
+			store_msgdata_delete_known(b, rf->ids[i], meta.chunks);
 		else
 			store_batch_put_rec(b, STORE_CF_MSGDATA, store_key_slice(&k), &store_rec_datameta, &meta);
 	}
