@@ -32,6 +32,7 @@ struct queue_commit {
 	uint64_t *ids;
 	size_t nids;
 	int64_t dsize, dhold;
+	int64_t due;              /* earliest next-attempt entry the batch puts, INT64_MAX none */
 	queue_commit_fn *done;
 	void *ctx;
 };
@@ -172,6 +173,8 @@ void queue_commit(struct queue *q, struct store_batch *b, struct mailbox_deliver
 	c->nids = nids;
 	c->dsize = dsize;
 	c->dhold = dhold;
+	c->due = q->build_due;
+	q->build_due = INT64_MAX;
 	c->done = done;
 	c->ctx = ctx;
 	for (size_t i = 0; i < nids; i++)
@@ -219,6 +222,7 @@ static void commit_res(struct actor *self, const struct msg *m, const struct sto
 		metric_set(q->m_msgs, q->nrecs);
 		metric_set(q->m_hold, q->nheld);
 	}
+	queue_sched_lower(q, c->due); /* visible now (or never: lowering is always safe) */
 	q->in_commit_cb = true; /* the actor must outlive this handler */
 	if (c->done)
 		c->done(q, (int)p->code, err, c->ctx);
@@ -365,6 +369,7 @@ uint64_t queue_start(struct store *s, uint64_t committer, const struct conf_stat
 	q->committer = committer;
 	q->st = st;
 	q->rng = (uint64_t)clock_mono_ns() | 1;
+	q->build_due = INT64_MAX; /* low_ms, low_id, next_ms 0: the first passes scan from the start */
 	int64_t fm = st->queue.max_connections * QUEUE_FLIGHT_PER_CONN;
 	q->flight_max = fm < QUEUE_FLIGHT_MIN ? QUEUE_FLIGHT_MIN : fm > QUEUE_FLIGHT_MAX ? QUEUE_FLIGHT_MAX : fm;
 	pthread_mutex_lock(&stop_mu);

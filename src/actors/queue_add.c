@@ -183,7 +183,7 @@ void queue_add_req(struct actor *self, const struct msg *m, const struct queue_a
 	c->min_next = INT64_MAX;
 	for (size_t i = 0; i < a->n; i++) {
 		struct store_queue_rec *r = &a->recs[i];
-		if (queue_store_put(b, NULL, r) != 0) {
+		if (queue_store_put(q, b, NULL, r) != 0) {
 			reply(q, m->from, m->req_id, -E2BIG, "5.3.4 message header fields too large", 554, NULL, 0);
 			store_batch_free(b);
 			queue_add_free(a);

@@ -105,7 +105,7 @@ static void attempt_run(struct queue *q, void *arg)
 		}
 		struct store_queue_rec old = {.id = r.id, .hold = r.hold, .next_attempt = r.next_attempt};
 		queue_account(q, &r, now, jitter);
-		if (queue_store_put(b, &old, &r) == 0) {
+		if (queue_store_put(q, b, &old, &r) == 0) {
 			c->done[c->ndone++] = id;
 			nwrites++;
 		}

@@ -118,6 +118,14 @@ struct queue {
 	int64_t flight_max, nflight;
 	int64_t cur_ms;              /* cursor into the next-attempt index */
 	uint64_t cur_id;
+	/* Bounds that keep passes off the deletion markers of the next-attempt index (every
+	 * delivered record leaves two until compaction): no live entry is below (low_ms,
+	 * low_id), and none later than now is before next_ms. Lowered by every commit that
+	 * puts an entry (at its reply, when the entry is visible), raised by what scans find. */
+	int64_t low_ms;
+	uint64_t low_id;
+	int64_t next_ms;
+	int64_t build_due;           /* earliest entry put into the batch being built */
 	bool skipped;                /* the last pass passed over due records it could not take */
 	bool pass_posted;
 	struct timer sched_timer;
@@ -167,8 +175,10 @@ int queue_max_attempts(const struct queue *q, const struct store_queue_rec *r);
 /** Loads record id (0, -ENOENT, -EBADMSG: quarantined, -EIO). */
 int queue_store_load(struct queue *q, uint64_t id, struct store_queue_rec *r);
 /** Adds to b the record r (new state) and its index moves from old (NULL: new record).
- * Returns 0, or -E2BIG when r is over its caps (nothing added). */
-int queue_store_put(struct store_batch *b, const struct store_queue_rec *old, const struct store_queue_rec *r);
+ * Returns 0, or -E2BIG when r is over its caps (nothing added). A next-attempt entry put
+ * is noted in q->build_due, which the next queue_commit() takes (build, then commit). */
+int queue_store_put(struct queue *q, struct store_batch *b, const struct store_queue_rec *old,
+                    const struct store_queue_rec *r);
 /** Per-batch msgdata reference changes. */
 struct queue_refs {
 	uint64_t *ids;
@@ -203,6 +213,9 @@ void queue_result_evt(struct actor *self, const struct msg *m, const struct queu
 void queue_done_evt(struct actor *self, const struct msg *m, const struct delivery_done_evt *p);
 void queue_op_req(struct actor *self, const struct msg *m, const struct queue_op_req *p);
 void queue_sched_pass(struct queue *q);
+/** A next-attempt entry at due_ms (INT64_MAX: none) may have become visible: passes must not
+ * skip it. */
+void queue_sched_lower(struct queue *q, int64_t due_ms);
 void queue_sched_init(struct queue *q);
 /** Settles a group of results in one batch (queue_result.c); frees g when done. */
 void queue_result_settle(struct queue *q, struct queue_group *g);

@@ -272,7 +272,7 @@ static void job_step(struct queue *q, void *arg)
 			continue;
 		}
 		struct store_queue_rec old = {.id = r->id, .hold = r->hold, .next_attempt = r->next_attempt};
-		if (change(q, j->op, r, now) && queue_store_put(b, &old, r) == 0) {
+		if (change(q, j->op, r, now) && queue_store_put(q, b, &old, r) == 0) {
 			dhold += (int64_t)r->hold - old.hold;
 			j->changed++;
 		}

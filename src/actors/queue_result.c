@@ -217,7 +217,7 @@ static int apply(struct queue *q, struct settle *st, size_t i, struct store_batc
 		queue_store_retire(q, b, rf, r, success, now, dc);
 		return -1;
 	}
-	if (queue_store_put(b, &old, r) != 0)
+	if (queue_store_put(q, b, &old, r) != 0)
 		log_error("queue", "record over its caps after a result; left as it was", "id=%lld", (long long)r->id);
 	return 0;
 }

@@ -182,6 +182,62 @@ static int dispatch(struct queue *q, const struct conf_domains *dc, const struct
 	return 0;
 }
 
+void queue_sched_lower(struct queue *q, int64_t due_ms)
+{
+	if (due_ms == INT64_MAX)
+		return;
+	if (due_ms < 0)
+		due_ms = 0; /* keys clamp times at 0 */
+	if (due_ms < q->low_ms || (due_ms == q->low_ms && q->low_id > 0)) {
+		q->low_ms = due_ms;
+		q->low_id = 0;
+	}
+	/* An entry due already is the due scan's (it starts at low); next_ms is about later ones. */
+	if (due_ms < q->next_ms && due_ms > clock_wall_ms())
+		q->next_ms = due_ms;
+}
+
+/* Reads the next slice of due entries. The scan starts after the cursor, or at the low mark
+ * when that is further on; a scan from the low mark raises it to the first live entry. */
+static int scan_due(struct queue *q, int64_t now, struct store_due *due)
+{
+	bool at_start = q->cur_ms == 0 && q->cur_id == 0;
+	bool from_low = at_start || q->low_ms > q->cur_ms || (q->low_ms == q->cur_ms && q->low_id > q->cur_id);
+	int64_t after_ms = q->cur_ms;
+	uint64_t after_id = q->cur_id;
+	if (from_low) { /* "after" the entry just before low */
+		after_ms = q->low_id ? q->low_ms : q->low_ms > 0 ? q->low_ms - 1 : 0;
+		after_id = q->low_id ? q->low_id - 1 : q->low_ms > 0 ? UINT64_MAX : 0;
+	}
+	int n = store_iter_due(q->s, after_ms, after_id, now, due, QUEUE_SCAN_BATCH);
+	if (from_low && n > 0) {
+		q->low_ms = due[0].next_ms;
+		q->low_id = due[0].id;
+	} else if (from_low && n == 0) {
+		q->low_ms = now + 1;
+		q->low_id = 0;
+	}
+	return n;
+}
+
+/* Delay until the earliest entry after now, at most QUEUE_SLEEP_MAX_MS. Seeks only when the
+ * last known bound has been reached: between seeks, commits lower next_ms. */
+static int64_t next_delay(struct queue *q, int64_t now)
+{
+	if (q->next_ms <= now) {
+		struct store_due next;
+		int k = store_iter_due(q->s, now, UINT64_MAX, now + QUEUE_SLEEP_MAX_MS, &next, 1);
+		if (k < 0)
+			return QUEUE_RETRY_MS;
+		q->next_ms = k == 1 ? next.next_ms : now + QUEUE_SLEEP_MAX_MS + 1;
+		if (q->low_ms == now + 1 && q->low_id == 0) { /* that seek started at low */
+			q->low_ms = q->next_ms;
+			q->low_id = k == 1 ? next.id : 0;
+		}
+	}
+	return q->next_ms - now;
+}
+
 /* Runs slices of the index from the cursor. Returns the delay until the next pass. */
 static int64_t pass(struct queue *q, uint64_t router, const struct conf_domains *dc)
 {
@@ -190,7 +246,7 @@ static int64_t pass(struct queue *q, uint64_t router, const struct conf_domains 
 	for (int slice = 0; slice < QUEUE_PASS_SLICES; slice++) {
 		if (q->nflight >= q->flight_max)
 			return QUEUE_SLEEP_MAX_MS; /* DONE events resume us */
-		int n = store_iter_due(q->s, q->cur_ms, q->cur_id, now, due, QUEUE_SCAN_BATCH);
+		int n = scan_due(q, now, due);
 		if (n < 0)
 			return QUEUE_RETRY_MS;
 		for (int i = 0; i < n; i++) {
@@ -209,9 +265,7 @@ static int64_t pass(struct queue *q, uint64_t router, const struct conf_domains 
 		if (n < QUEUE_SCAN_BATCH) {
 			q->cur_ms = 0;
 			q->cur_id = 0;
-			struct store_due next;
-			int k = store_iter_due(q->s, now, UINT64_MAX, INT64_MAX, &next, 1);
-			int64_t d = k == 1 ? next.next_ms - now : QUEUE_SLEEP_MAX_MS;
+			int64_t d = next_delay(q, now);
 			if (q->skipped && d > QUEUE_COOLDOWN_MS)
 				d = QUEUE_COOLDOWN_MS;
 			q->skipped = false;

@@ -26,20 +26,23 @@ int queue_store_load(struct queue *q, uint64_t id, struct store_queue_rec *r)
 	return store_load(q->s, STORE_CF_QUEUE, store_key_slice(&k), &store_rec_queue, r);
 }
 
-static void index_keys(struct store_batch *b, const struct store_queue_rec *r, bool put)
+static void index_keys(struct queue *q, struct store_batch *b, const struct store_queue_rec *r, bool put)
 {
 	struct store_key k;
 	if (r->hold)
 		store_key_qheld(&k, (uint64_t)r->id);
 	else
 		store_key_qdue(&k, r->next_attempt, (uint64_t)r->id);
+	if (put && !r->hold && r->next_attempt < q->build_due)
+		q->build_due = r->next_attempt;
 	if (put)
 		store_batch_put(b, STORE_CF_QUEUE, store_key_slice(&k), slice_str(""));
 	else
 		store_batch_delete(b, STORE_CF_QUEUE, store_key_slice(&k));
 }
 
-int queue_store_put(struct store_batch *b, const struct store_queue_rec *old, const struct store_queue_rec *r)
+int queue_store_put(struct queue *q, struct store_batch *b, const struct store_queue_rec *old,
+                    const struct store_queue_rec *r)
 {
 	struct store_key k;
 	store_key_qrec(&k, (uint64_t)r->id);
@@ -47,8 +50,8 @@ int queue_store_put(struct store_batch *b, const struct store_queue_rec *old, co
 		return -E2BIG;
 	if (!old || old->hold != r->hold || old->next_attempt != r->next_attempt) {
 		if (old)
-			index_keys(b, old, false);
-		index_keys(b, r, true);
+			index_keys(q, b, old, false);
+		index_keys(q, b, r, true);
 	}
 	if (!old) {
 		if (r->base_id) {
@@ -99,7 +102,7 @@ int queue_refs_apply(struct queue *q, struct store_batch *b, const struct queue_
 			return r;
 		meta.refs += rf->delta[i];
 		if (meta.refs <= 0)
-			store_msgdata_delete(b, rf->ids[i]);
+			store_msgdata_delete_known(b, rf->ids[i], meta.chunks);
 		else
 			store_batch_put_rec(b, STORE_CF_MSGDATA, store_key_slice(&k), &store_rec_datameta, &meta);
 	}
@@ -129,7 +132,7 @@ void queue_store_retire(struct queue *q, struct store_batch *b, struct queue_ref
 	struct store_key k;
 	store_key_qrec(&k, (uint64_t)r->id);
 	store_batch_delete(b, STORE_CF_QUEUE, store_key_slice(&k));
-	index_keys(b, r, false);
+	index_keys(q, b, r, false);
 	if (r->base_id) {
 		store_key_qbase(&k, (uint64_t)r->base_id, (uint64_t)r->id);
 		store_batch_delete(b, STORE_CF_QUEUE, store_key_slice(&k));

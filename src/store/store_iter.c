@@ -141,8 +141,15 @@ int store_iter_due(struct store *s, int64_t after_ms, uint64_t after_id, int64_t
 		return 0;
 	struct store_key start, end;
 	store_key_qdue(&start, after_ms, after_id);
-	uint8_t kind = STORE_K_QDUE;
-	store_key_prefix_end(slice_of(&kind, 1), &end);
+	/* The upper bound stops the iterator itself at until_ms: past the last due entry it
+	 * would otherwise step over every deletion marker up to the next live key, which in a
+	 * busy queue are the settled records' future entries (thousands per pass). */
+	if (until_ms < INT64_MAX) {
+		store_key_qdue(&end, until_ms + 1, 0);
+	} else {
+		uint8_t kind = STORE_K_QDUE;
+		store_key_prefix_end(slice_of(&kind, 1), &end);
+	}
 	struct store_iter *it = store_iter_new(s, STORE_CF_QUEUE, store_key_slice(&start), store_key_slice(&end));
 	bool skip_first = after_ms > 0 || after_id > 0; /* "after": the start entry itself is excluded */
 	int n = 0;

@@ -64,6 +64,21 @@ void store_msgdata_delete(struct store_batch *b, uint64_t dataid)
 	store_batch_delete_range(b, STORE_CF_MSGDATA, store_key_slice(&lo), store_key_slice(&hi));
 }
 
+void store_msgdata_delete_known(struct store_batch *b, uint64_t dataid, int32_t chunks)
+{
+	if (chunks < 0 || chunks > STORE_MSGDATA_POINT_DELETES_MAX) {
+		store_msgdata_delete(b, dataid);
+		return;
+	}
+	struct store_key k;
+	store_key_datameta(&k, dataid);
+	store_batch_delete(b, STORE_CF_MSGDATA, store_key_slice(&k));
+	for (int32_t i = 0; i < chunks; i++) {
+		store_key_chunk(&k, dataid, (uint32_t)i);
+		store_batch_delete(b, STORE_CF_MSGDATA, store_key_slice(&k));
+	}
+}
+
 /* Adds the removal of dataid's chunks and marker to wb. */
 static void abort_wb(struct store *s, rocksdb_writebatch_t *wb, uint64_t dataid)
 {

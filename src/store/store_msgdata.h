@@ -37,6 +37,16 @@ int store_msgdata_commit(struct store_batch *b, uint64_t dataid, const struct st
 /** Adds to b the deletion of all of dataid's chunks and meta (last reference gone). */
 void store_msgdata_delete(struct store_batch *b, uint64_t dataid);
 
+/** Most chunks deleted one key each by store_msgdata_delete_known(); beyond, a range delete. */
+#define STORE_MSGDATA_POINT_DELETES_MAX 64
+
+/** Like store_msgdata_delete() for data whose meta record says it has `chunks` chunks:
+ * point deletes of the meta and each chunk when chunks is within
+ * STORE_MSGDATA_POINT_DELETES_MAX, else the range delete. (Every read of a column family
+ * rebuilds the list of range deletions still in its memtable, so one per delivered message
+ * made each read cost more the busier the queue.) */
+void store_msgdata_delete_known(struct store_batch *b, uint64_t dataid, int32_t chunks);
+
 /** Removes chunks written ahead for a transaction that will not commit (unsynced; a crash
  * before it leaves the marker for startup). Returns 0 or a negative errno. */
 int store_msgdata_abort(struct store *s, uint64_t dataid);

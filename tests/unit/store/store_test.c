@@ -251,6 +251,17 @@ TEST(next_attempt_index_is_read_in_bounded_slices)
 	int n = store_iter_due(s, 0, 0, 1000000 + 49 * 10, d, 128);
 	CHECK_INT(n, 100);
 	CHECK_INT(d[n - 1].next_ms, 1000000 + 49 * 10);
+	/* Deleted entries up to until are passed over; the first one after until is not read. */
+	b = store_batch_new();
+	for (int i = 0; i < n; i++) {
+		store_key_qdue(&k, d[i].next_ms, d[i].id);
+		store_batch_delete(b, STORE_CF_QUEUE, store_key_slice(&k));
+	}
+	CHECK_INT(store_commit_wait(s, b, NULL), 0);
+	CHECK_INT(store_iter_due(s, 0, 0, 1000000 + 49 * 10, d, 128), 0);
+	n = store_iter_due(s, 0, 0, 1000000 + 50 * 10, d, 128);
+	CHECK_INT(n, 2);
+	CHECK_INT(d[0].next_ms, 1000000 + 50 * 10);
 	store_close(s);
 	store_tmp_rm(dir);
 }
@@ -321,6 +332,26 @@ TEST(uncommitted_message_data_and_spool_are_removed_at_open)
 	buf_reset(&v);
 	CHECK_INT(store_msgdata_read_all(s, c, &v, 1 << 20), -ENOENT);
 	CHECK_INT(store_get(s, STORE_CF_MSGDATA, store_key_slice(&k), &v), -ENOENT);
+	/* The same with point deletes when the meta's chunk count is known; the neighbours stay. */
+	uint64_t e[3] = {store_next_id(s), store_next_id(s), store_next_id(s)};
+	b = store_batch_new();
+	for (int i = 0; i < 3; i++) {
+		for (uint32_t j = 0; j < 3; j++)
+			store_msgdata_put(b, e[i], j, slice_of(chunk, 100));
+		struct store_datameta em = {300, 3, 1};
+		CHECK_INT(store_msgdata_commit(b, e[i], &em), 0);
+	}
+	CHECK_INT(store_commit_wait(s, b, NULL), 0);
+	d = store_batch_new();
+	store_msgdata_delete_known(d, e[1], 3);
+	CHECK_INT(store_commit_wait(s, d, NULL), 0);
+	buf_reset(&v);
+	CHECK_INT(store_msgdata_read_all(s, e[1], &v, 1 << 20), -ENOENT);
+	store_key_datameta(&k, e[1]);
+	CHECK_INT(store_get(s, STORE_CF_MSGDATA, store_key_slice(&k), &v), -ENOENT);
+	CHECK_INT(store_msgdata_read_all(s, e[0], &v, 1 << 20), 3);
+	buf_reset(&v);
+	CHECK_INT(store_msgdata_read_all(s, e[2], &v, 1 << 20), 3);
 	buf_free(&v);
 	store_close(s);
 	struct stat st;
