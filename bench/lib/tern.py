@@ -200,7 +200,12 @@ class Tern:
         return int(out.split()[0])
 
     def flush(self):
-        pass
+        """`queue schedule -now 0`, the counterpart of `postqueue -f`: the records that
+        were in flight at a kill -9 had their NextAttempt moved before their first
+        command (queue.md §3), so without this they wait for their first retry."""
+        out = self.cli("queue", "schedule", "-now", "0", timeout=3600).strip()
+        if not re.match(r"\d+ messages changed$", out):
+            raise BenchError(f"`queue schedule -now 0` printed {out[:80]!r}")
 
     def describe(self):
         return {"version": self.version, "binary": self.bin, "durability": self.durability,
