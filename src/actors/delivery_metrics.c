@@ -134,17 +134,19 @@ static void register_all(void)
 	char l[64];
 	for (int i = 0; i < DELIVERY_METRICS_NDIAL; i++) {
 		snprintf(l, sizeof l, "result=\"%s\"", dial[i]);
-		m->dial[i] = metric_counter("tern_queue_connection_total", l, "Outgoing SMTP connection attempts (one per address dialed).");
+		m->dial[i] = metric_counter("tern_queue_connection_total", l,
+		                            "Outgoing SMTP connection attempts (one per address dialed).");
 	}
 	m->open = metric_gauge("tern_queue_connections_open", "", "Open outgoing SMTP connections, idle ones included.");
 	m->reuse = metric_counter("tern_queue_connection_reuse_total", "",
 	                          "Delivery transactions run on a connection that had carried one before.");
 	m->plaintext_fallback = metric_counter("tern_queue_plaintext_fallback_total", "",
 	                                       "Hosts redialed in plaintext after a failed opportunistic TLS handshake.");
-	m->requiretls[DELIVERY_METRICS_RTLS_NOPOLICY] = metric_counter(
-	    "tern_queue_requiretls_unsupported_total", "reason=\"nopolicy\"", "REQUIRETLS deliveries a host could not take.");
-	m->requiretls[DELIVERY_METRICS_RTLS_NOREQUIRETLS] = metric_counter(
-	    "tern_queue_requiretls_unsupported_total", "reason=\"norequiretls\"", "REQUIRETLS deliveries a host could not take.");
+	static const char rhelp[] = "REQUIRETLS deliveries a host could not take.";
+	m->requiretls[DELIVERY_METRICS_RTLS_NOPOLICY] =
+	    metric_counter("tern_queue_requiretls_unsupported_total", "reason=\"nopolicy\"", rhelp);
+	m->requiretls[DELIVERY_METRICS_RTLS_NOREQUIRETLS] =
+	    metric_counter("tern_queue_requiretls_unsupported_total", "reason=\"norequiretls\"", rhelp);
 	int nb = (int)(sizeof attempt_bounds / sizeof attempt_bounds[0]), nc = (int)(sizeof cmd_bounds / sizeof cmd_bounds[0]);
 	static const char ahelp[] = "Delivery attempts (one per job of records to one destination), from start to results.";
 	attempts = table("tern_queue_delivery_duration_seconds", ahelp, attempt_bounds, nb, attempt_labels_cb,

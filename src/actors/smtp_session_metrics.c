@@ -51,8 +51,9 @@ static void cmd_labels_cb(uint64_t k, char *out)
 	char ecode[16] = "";
 	if (cls)
 		snprintf(ecode, sizeof ecode, "%d.%d.%d", cls, sub, det);
-	snprintf(out, METRIC_TABLE_LABELS_MAX, "kind=\"%s\",cmd=\"%s\",code=\"%d\",ecode=\"%s\"", kind_name((unsigned)(k >> 39)),
-	         smtp_server_verb_name((enum smtp_server_verb)(k >> 34 & 31)), code, ecode);
+	snprintf(out, METRIC_TABLE_LABELS_MAX, "kind=\"%s\",cmd=\"%s\",code=\"%d\",ecode=\"%s\"",
+	         kind_name((unsigned)(k >> 39)), smtp_server_verb_name((enum smtp_server_verb)(k >> 34 & 31)), code,
+	         ecode);
 }
 
 static void cmd_other_labels_cb(uint64_t k, char *out)
@@ -94,7 +95,8 @@ static void register_server(struct smtp_session_metrics *m)
 	char l[96];
 	for (int i = 0; i < 3; i++) {
 		snprintf(l, sizeof l, "kind=\"%s\"", kind_names[i]);
-		m->connections[i] = metric_counter("tern_smtpserver_connection_total", l, "Incoming SMTP connections, by listener kind.");
+		m->connections[i] = metric_counter("tern_smtpserver_connection_total", l,
+		                                   "Incoming SMTP connections, by listener kind.");
 	}
 	for (int i = 0; i < 2; i++)
 		m->refused[i] = metric_counter("tern_smtp_connections_refused_total", refused[i],
@@ -109,7 +111,8 @@ static void register_server(struct smtp_session_metrics *m)
 		snprintf(l, sizeof l, "error=\"%s\"", err[i]);
 		m->errors[i] = metric_counter("tern_smtpserver_errors_total", l, "Server-side failures while receiving mail.");
 	}
-	m->starttls = metric_counter("tern_smtpserver_delivery_starttls_total", "", "Completed STARTTLS handshakes on MX listeners.");
+	m->starttls = metric_counter("tern_smtpserver_delivery_starttls_total", "",
+	                             "Completed STARTTLS handshakes on MX listeners.");
 	for (int i = 0; i < SMTP_TLSERR_N; i++) {
 		snprintf(l, sizeof l, "reason=\"%s\"", tls[i]);
 		m->starttls_errors[i] = metric_counter("tern_smtpserver_delivery_starttls_errors_total", l,

@@ -118,7 +118,8 @@ TEST(observations_render_with_spec_names)
 	delivery_metrics_reply_cb(NULL, SMTP_CLIENT_CMD_RCPT, &r, 2000000);
 	delivery_metrics_reply_cb(NULL, SMTP_CLIENT_CMD_GREETING, &r, 2000000); /* not a command */
 	CHECK(rendered("tern_smtpclient_command_duration_seconds_count{cmd=\"rcpt\",code=\"452\",secode=\"5.3\"}") == 1);
-	CHECK(rendered("tern_smtpclient_command_duration_seconds_bucket{cmd=\"rcpt\",code=\"452\",secode=\"5.3\",le=\"0.005\"}") == 1);
+	CHECK(rendered("tern_smtpclient_command_duration_seconds_bucket"
+	               "{cmd=\"rcpt\",code=\"452\",secode=\"5.3\",le=\"0.005\"}") == 1);
 	CHECK(rendered("tern_smtpclient_command_duration_seconds_count{cmd=\"greeting\",code=\"452\",secode=\"5.3\"}") == -1);
 	CHECK(rendered("tern_queue_connection_total{result=\"timeout\"}") == 0);
 	CHECK(rendered("tern_queue_requiretls_unsupported_total{reason=\"norequiretls\"}") == 0);
