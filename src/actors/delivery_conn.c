@@ -16,8 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actors/delivery_metrics.h"
 #include "conf/conf_static.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "proto/tls.h"
 
@@ -162,8 +164,10 @@ static void on_release(struct actor *self, const struct msg *m, const struct msg
 	smtp_client_free(c->sc);
 	c->sc = NULL;
 	delivery_sasl_free(&c->sasl);
-	if (c->nc_live)
+	if (c->nc_live) {
 		netconn_free(&c->nc);
+		metric_add(delivery_metrics.open, -1);
+	}
 	free(c->host);
 	actor_stop(self);
 }
@@ -175,6 +179,7 @@ void delivery_conn_socket_closed(struct delivery_conn *c)
 	if (c->nc_live) {
 		netconn_free(&c->nc);
 		c->nc_live = false;
+		metric_add(delivery_metrics.open, -1);
 	}
 	smtp_client_free(c->sc);
 	c->sc = NULL;
@@ -212,6 +217,7 @@ static void connected(struct delivery_conn *c)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	netconn_init(&c->nc, c->fd, &delivery_conn_netconn_ops, c);
 	c->nc_live = true;
+	metric_add(delivery_metrics.open, 1);
 	c->fd = -1;
 	if (c->p.target->tls != SMTP_CLIENT_TLS_IMPLICIT || c->p.target->kind != DELIVERY_T_RELAY) {
 		delivery_conn_session_start(c, false);
@@ -220,6 +226,7 @@ static void connected(struct delivery_conn *c)
 	if (!c->p.tls) {
 		struct delivery_res res = {0};
 		delivery_res_local(&res, DELIVERY_TEMPORARY, 451, "4.7.0", "no TLS client context for implicit TLS");
+		res.fail = DELIVERY_FAIL_LOCAL;
 		delivery_conn_host_failed(c, &res, true);
 		delivery_res_free(&res);
 		c->state = DC_CLOSING;
@@ -236,6 +243,11 @@ static void connect_cb(struct io_op *op, int res, uint32_t flags)
 {
 	struct delivery_conn *c = op->ctx;
 	timer_stop(&c->tmr);
+	enum delivery_metrics_dial d = res == 0 ? DELIVERY_METRICS_DIAL_OK
+	                               : c->connect_timed_out ? DELIVERY_METRICS_DIAL_TIMEOUT
+	                               : res == -ECANCELED ? DELIVERY_METRICS_DIAL_CANCELED
+	                                                   : DELIVERY_METRICS_DIAL_ERROR;
+	metric_add(delivery_metrics.dial[d], 1);
 	if (res == 0) {
 		connected(c);
 		return;
@@ -278,6 +290,7 @@ static void dial_next(struct delivery_conn *c)
 			c->dialed6 = true;
 		int fd = open_socket(c, ip);
 		if (fd < 0) {
+			metric_add(delivery_metrics.dial[DELIVERY_METRICS_DIAL_ERROR], 1);
 			c->last_errno = -fd;
 			c->ip_i++;
 			continue;
@@ -299,6 +312,8 @@ static void dial_next(struct delivery_conn *c)
 		delivery_res_local(&res, DELIVERY_TEMPORARY, 0, "4.4.1", "dialing %s: %s", where, strerror(c->last_errno));
 	else
 		delivery_res_local(&res, DELIVERY_TEMPORARY, 0, "4.4.4", "no address to dial for %s", c->host);
+	if (c->p.nips && c->last_errno == ETIMEDOUT)
+		res.fail = DELIVERY_FAIL_TIMEOUT;
 	c->ip = c->p.nips ? c->p.ips[c->p.nips - 1] : (struct netaddr){0};
 	delivery_conn_host_failed(c, &res, true);
 	delivery_res_free(&res);
@@ -316,6 +331,7 @@ static void timer_cb(struct timer *t)
 	case DC_TLS_IMPLICIT: {
 		struct delivery_res res = {0};
 		delivery_res_local(&res, DELIVERY_TEMPORARY, 451, "4.4.2", "timeout during TLS handshake");
+		res.fail = DELIVERY_FAIL_TIMEOUT;
 		delivery_conn_host_failed(c, &res, true);
 		delivery_res_free(&res);
 		c->state = DC_CLOSING;
@@ -355,6 +371,7 @@ static const struct actor_kind delivery_conn_kind = {
 
 uint64_t delivery_conn_spawn(const struct delivery_conn_params *p, struct delivery_job *first, struct worker *w)
 {
+	delivery_metrics_init();
 	struct delivery_conn *c = xcalloc(1, sizeof *c);
 	c->p = *p;
 	c->host = xstrdup(p->host);

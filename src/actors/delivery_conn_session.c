@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "actors/delivery_ips.h"
+#include "actors/delivery_metrics.h"
 #include "actors/delivery_result.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "proto/tls.h"
 
@@ -44,6 +46,7 @@ void delivery_conn_session_start(struct delivery_conn *c, bool implicit_verified
 	    .implicit_verified = implicit_verified,
 	    .auth = t->kind == DELIVERY_T_RELAY && t->auth ? &delivery_sasl_ops : NULL,
 	    .auth_ctx = &c->sasl,
+	    .reply_cb = delivery_metrics_reply_cb,
 	};
 	c->sc = smtp_client_new(&cfg);
 	if (!c->sc)
@@ -72,12 +75,29 @@ static bool begin_next(struct delivery_conn *c)
 		bool per_rcpt = c->p.target->rcpt_per_txn;
 		if (delivery_txn_next(&c->txn, c->cur, smtp_client_caps(c->sc), per_rcpt, c->p.store)) {
 			c->txn_reused = c->ntxn > 0;
+			if (c->txn_reused)
+				metric_add(delivery_metrics.reuse, 1);
 			c->ntxn++;
 			c->cur_began = true;
 			smtp_client_begin(c->sc, &c->txn.t);
 			return true;
 		}
 		delivery_conn_job_over(c, false);
+	}
+}
+
+/* tern_queue_requiretls_unsupported_total, once per transaction the engine refused. */
+static void count_requiretls(struct delivery_conn *c)
+{
+	for (size_t k = 0; k < c->txn.n; k++) {
+		if (c->txn.rcpts[k].result.err != SMTP_CLIENT_ERR_REQUIRETLS)
+			continue;
+		struct smtp_client_tls_info ti;
+		smtp_client_tls_info(c->sc, &ti);
+		bool verified = ti.active && ti.verified;
+		metric_add(delivery_metrics.requiretls[verified ? DELIVERY_METRICS_RTLS_NOREQUIRETLS
+		                                                : DELIVERY_METRICS_RTLS_NOPOLICY], 1);
+		return;
 	}
 }
 
@@ -96,6 +116,7 @@ static void txn_done(struct delivery_conn *c)
 		         "host=%s", c->host);
 	} else {
 		bool dsn = smtp_client_caps(c->sc)->dsn, one = delivery_conn_one_family(c);
+		count_requiretls(c);
 		struct delivery_res res = {0};
 		for (size_t k = 0; k < x->n; k++) {
 			const struct smtp_client_result *r = &x->rcpts[k].result;
@@ -146,6 +167,7 @@ static void closed(struct delivery_conn *c)
 		                  c->p.target->kind != DELIVERY_T_RELAY;
 		if (can_redial) {
 			log_info("delivery", "TLS handshake failed, redialing in plaintext", "host=%s", c->host);
+			metric_add(delivery_metrics.plaintext_fallback, 1);
 			c->plain = true;
 			c->redial = true;
 		} else {
@@ -155,6 +177,7 @@ static void closed(struct delivery_conn *c)
 				/* queue.md §4: REQUIRETLS impossible with this host, never plaintext */
 				delivery_res_local(&res, DELIVERY_PERMANENT, 554, "5.7.30", "requiretls: %s",
 				                   e->text ? e->text : "no verified TLS");
+				metric_add(delivery_metrics.requiretls[DELIVERY_METRICS_RTLS_NOPOLICY], 1);
 				temp = false;
 			} else if (e) {
 				delivery_result_fill(e, &res);

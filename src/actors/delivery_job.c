@@ -7,15 +7,14 @@
  * record exactly once, in id order as given, then tells the queue the ids are free. */
 #include "actors/delivery_job.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/delivery_metrics.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
 
@@ -193,36 +192,25 @@ void delivery_job_exhausted(struct delivery_job *job)
 	delivery_res_free(&res);
 }
 
-static struct metric *outcome_m[4];
-static pthread_once_t outcome_once = PTHREAD_ONCE_INIT;
-
-static void outcome_init(void)
+int delivery_job_outcome(const struct delivery_job *job, size_t i)
 {
-	static const char *const labels[4] = {"outcome=\"delivered\"", "outcome=\"temporary\"",
-	                                      "outcome=\"permanent\"", "outcome=\"not_attempted\""};
-	for (int i = 0; i < 4; i++)
-		outcome_m[i] = metric_counter("tern_delivery_results_total", labels[i],
-		                              "Records whose delivery attempt ended, by outcome.");
-}
-
-static struct metric *outcome_metric(int outcome)
-{
-	pthread_once(&outcome_once, outcome_init); /* connections on every worker finish jobs */
-	return outcome_m[outcome >= 0 && outcome <= 3 ? outcome : 3];
+	const struct delivery_rec *r = &job->recs[i];
+	if (!r->settled || (r->loaded && job->accounted && !r->accounted))
+		return DELIVERY_NOT_ATTEMPTED;
+	return r->res.outcome;
 }
 
 void delivery_job_finish(struct delivery_job *job, struct actor *from, uint64_t queue)
 {
 	int64_t dur = clock_mono_ms() - job->start_ms;
+	delivery_metrics_attempt(job);
 	uint64_t *ids = xcalloc(job->n ? job->n : 1, sizeof *ids);
 	struct slice *lines = NULL;
 	size_t cap = 0;
 	for (size_t i = 0; i < job->n; i++) {
 		struct delivery_rec *r = &job->recs[i];
 		const struct delivery_res *res = &r->res;
-		int outcome = r->settled ? res->outcome : DELIVERY_NOT_ATTEMPTED;
-		if (r->loaded && job->accounted && !r->accounted)
-			outcome = DELIVERY_NOT_ATTEMPTED;
+		int outcome = delivery_job_outcome(job, i);
 		if (res->nreply > cap) {
 			cap = res->nreply;
 			lines = xrealloc(lines, cap * sizeof *lines);
@@ -247,7 +235,6 @@ void delivery_job_finish(struct delivery_job *job, struct actor *from, uint64_t 
 		};
 		if (ev.error.len > 4096)
 			ev.error.len = 4096;
-		metric_add(outcome_metric(outcome), 1);
 		int rc = QUEUE_MSG_RESULT_EVT_send(queue, from, &ev, &(struct actor_send_opts){.force = true});
 		if (rc != 0)
 			log_error("delivery", "result not sent", "id=%llu rc=%d", (unsigned long long)r->id, rc);

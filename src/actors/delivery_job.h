@@ -44,6 +44,13 @@ enum delivery_tls {
 /** Addresses kept per host, both families together. */
 #define DELIVERY_IPS_MAX 16
 
+/** What kind of failure a result is (metrics: the attempt's result label). */
+enum delivery_fail {
+	DELIVERY_FAIL_REMOTE = 0,  /* a reply, or a network failure other than a timeout */
+	DELIVERY_FAIL_TIMEOUT = 1, /* a connect, handshake or SMTP wait expired */
+	DELIVERY_FAIL_LOCAL = 2,   /* Tern's own side: data unreadable, no transport, no TLS context */
+};
+
 /** One record's result (owned strings). */
 struct delivery_res {
 	int outcome;            /* enum delivery_outcome */
@@ -56,6 +63,7 @@ struct delivery_res {
 	char ip[NETADDR_STRLEN];/* remote IP dialed, "" when none */
 	bool remote_dsn;        /* the next hop announced DSN */
 	bool one_family;        /* the host had IPv4 and IPv6 and only one family was dialed */
+	uint8_t fail;           /* enum delivery_fail of a failure */
 };
 
 /** One queue record of a job. */
@@ -131,6 +139,9 @@ bool delivery_job_more_hosts(const struct delivery_job *job);
 /** Settles the open records after the last host failed: temporary if any host failed
  * temporarily, else permanent; 554 5.6.7 when only SMTPUTF8 was missing. */
 void delivery_job_exhausted(struct delivery_job *job);
+
+/** The outcome record i reports when the job finishes (enum delivery_outcome). */
+int delivery_job_outcome(const struct delivery_job *job, size_t i);
 
 /** Sends one QUEUE_MSG_RESULT_EVT per record (unsettled ones: not attempted) and one
  * DELIVERY_MSG_DONE_EVT to queue, from `from`, then frees the job. */

@@ -16,16 +16,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "core/metrics.h"
 #include "core/xmalloc.h"
-
-static struct metric *m_conns(void)
-{
-	static struct metric *m;
-	if (!m)
-		m = metric_gauge("tern_delivery_connections", "", "Open outgoing SMTP connections, idle ones included.");
-	return m;
-}
 
 /* ---- connections ---- */
 
@@ -98,7 +89,6 @@ struct delivery_pool_conn *delivery_pool_open(struct delivery_router *r, struct 
 	d->conns = pc;
 	d->nconns++;
 	r->nconns++;
-	metric_add(m_conns(), 1);
 	return pc;
 }
 
@@ -117,7 +107,6 @@ static void conn_gone(struct delivery_router *r, struct delivery_pool_conn *pc)
 		pc->dnext = pc->dprev = NULL;
 		d->nconns--;
 		r->nconns--;
-		metric_add(m_conns(), -1);
 		pc->state = DPC_DEAD;
 	}
 	if (pc->acct_refs == 0)

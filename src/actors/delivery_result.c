@@ -22,6 +22,9 @@ void delivery_result_fill(const struct smtp_client_result *r, struct delivery_re
 		res->outcome = r->code / 100 == 5 ? DELIVERY_PERMANENT : DELIVERY_TEMPORARY;
 	const char *dot = strchr(r->ecode, '.');
 	snprintf(res->secode, sizeof res->secode, "%s", dot ? dot + 1 : "");
+	res->fail = r->err == SMTP_CLIENT_ERR_TIMEOUT ? DELIVERY_FAIL_TIMEOUT
+	            : r->err == SMTP_CLIENT_ERR_DATA  ? DELIVERY_FAIL_LOCAL
+	                                              : DELIVERY_FAIL_REMOTE;
 	struct buf b;
 	buf_init(&b);
 	smtp_client_result_text(r, &b);

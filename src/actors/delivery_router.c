@@ -16,11 +16,13 @@
 #include <strings.h>
 
 #include "actors/delivery_ips.h"
+#include "actors/delivery_metrics.h"
 #include "actors/delivery_router_priv.h"
 #include "actors/server.h"
 #include "conf/conf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "proto/dns_result.h"
 
@@ -157,6 +159,7 @@ void delivery_router_host_begin(struct delivery_router *r, struct delivery_job *
 		dns_take(r, job->serial);
 		struct delivery_res res = {0};
 		delivery_res_local(&res, DELIVERY_TEMPORARY, 0, "4.4.3", "dns resolver unavailable");
+		res.fail = DELIVERY_FAIL_LOCAL;
 		host_failed(r, job, &res);
 	}
 }
@@ -242,6 +245,7 @@ static void route(struct delivery_router *r, struct delivery_job *job)
 	struct delivery_res res = {0};
 	if (!t) {
 		delivery_res_local(&res, DELIVERY_TEMPORARY, 0, "4.0.0", "cannot find transport %s", job->transport);
+		res.fail = DELIVERY_FAIL_LOCAL;
 		settle_all(r, job, &res);
 		return;
 	}
@@ -259,6 +263,7 @@ static void route(struct delivery_router *r, struct delivery_job *job)
 		if (job->requiretls && job->need != DELIVERY_TLS_VERIFIED) {
 			delivery_res_local(&res, DELIVERY_PERMANENT, 554, "5.7.30",
 			                   "requiretls: transport %s does not verify the server's TLS certificate", t->name);
+			metric_add(delivery_metrics.requiretls[DELIVERY_METRICS_RTLS_NOPOLICY], 1);
 			settle_all(r, job, &res);
 			return;
 		}
@@ -279,6 +284,7 @@ static void route(struct delivery_router *r, struct delivery_job *job)
 		if (DNS_MSG_MX_REQ_send(r->env.resolver, &r->a, &q, &(struct actor_send_opts){.req_id = job->serial}) != 0) {
 			dns_take(r, job->serial);
 			delivery_res_local(&res, DELIVERY_TEMPORARY, 0, "4.4.3", "dns resolver unavailable");
+			res.fail = DELIVERY_FAIL_LOCAL;
 			settle_all(r, job, &res);
 		}
 		return;
@@ -346,6 +352,7 @@ static void on_stop(struct actor *self, const struct msg *m, const struct msg_em
 static void router_start(struct actor *self)
 {
 	struct delivery_router *r = (struct delivery_router *)self;
+	delivery_metrics_init();
 	const struct conf_queue *q = &r->env.st->queue;
 	r->max_conns = q->max_connections > 0 ? q->max_connections : 1000;
 	r->max_per_host = q->max_connections_per_host > 0 ? q->max_connections_per_host : 16;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/delivery_metrics.h"
 #include "conf/conf_static.h"
 #include "core/xmalloc.h"
 
@@ -89,6 +90,10 @@ void delivery_targets_build(const struct conf_static *st, bool localserve, uint1
 	                                      .port = local_port ? local_port : DELIVERY_LOCALSERVE_PORT,
 	                                      .tls = SMTP_CLIENT_TLS_OPPORTUNISTIC,
 	                                      .ehlo = xstrdup(DELIVERY_LOCALSERVE_EHLO), .rcpt_per_txn = true};
+	for (size_t i = 0; i < out->n; i++)
+		out->v[i].metric_id = delivery_metrics_transport(out->v[i].name);
+	out->direct.metric_id = delivery_metrics_transport("direct");
+	out->local.metric_id = delivery_metrics_transport("localserve");
 }
 
 static void free_one(struct delivery_target *t)

@@ -40,6 +40,7 @@ struct delivery_target {
 	char *fail_msg;
 	char *ehlo;                      /* EHLO name */
 	bool rcpt_per_txn;               /* each recipient in its own transaction (localserve) */
+	int metric_id;                   /* delivery_metrics_transport() of the transport label */
 };
 
 struct delivery_targets {

@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "proto/dkim_crypto.h"
 #include "proto/dkim_sign.h"
@@ -31,6 +32,15 @@ struct cached {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct cached cache[KEYS_MAX];
 static int ncache;
+static struct metric *m_signed[2]; /* by enum dkim_key_type */
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void)
+{
+	m_signed[DKIM_KEY_RSA] = metric_counter("tern_dkim_sign_total", "key=\"rsa\"", "DKIM signatures made, by key type.");
+	m_signed[DKIM_KEY_ED25519] = metric_counter("tern_dkim_sign_total", "key=\"ed25519\"",
+	                                            "DKIM signatures made, by key type.");
+}
 
 struct dkim_privkey *dkim_keys_load_file(const char *path, const char **err)
 {
@@ -118,5 +128,8 @@ int dkim_keys_sign(const struct conf_domain *dom, struct slice msg, struct buf *
 		log_error("dkim", "signing failed", "domain=%s err=\"%s\"", dom->ascii, err ? err : "");
 		return -1;
 	}
+	pthread_once(&metrics_once, metrics_init);
+	for (size_t i = 0; i < n; i++)
+		metric_add(m_signed[dkim_privkey_type(signers[i].key) == DKIM_KEY_ED25519 ? DKIM_KEY_ED25519 : DKIM_KEY_RSA], 1);
 	return (int)n;
 }

@@ -6,19 +6,31 @@
  * Sends take everything pending at once (`pend` is swapped into `inflight`)
  * and continue on short writes. Closing cancels the receive, lets the send
  * finish or fail, closes the fd with io_uring and reports closed_cb when no
- * operation remains — only then may the owner free the memory. */
+ * operation remains — only then may the owner free the memory. Every netconn
+ * from init to free is one of tern_connections_count (reporting.md §8). */
 #include "actors/netconn.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "proto/tls.h"
 
 static void start_send(struct netconn *c);
 static void maybe_closed(struct netconn *c);
+
+static struct metric *m_open;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void)
+{
+	m_open = metric_gauge("tern_connections_count", "",
+	                      "Open network connections of every protocol (SMTP in and out, metrics HTTP).");
+}
 
 void netconn_init(struct netconn *c, int fd, const struct netconn_ops *ops, void *owner)
 {
@@ -31,10 +43,14 @@ void netconn_init(struct netconn *c, int fd, const struct netconn_ops *ops, void
 	buf_init(&c->inflight);
 	buf_init(&c->hold);
 	c->rbuf = xmalloc(NETCONN_RBUF);
+	pthread_once(&metrics_once, metrics_init);
+	metric_add(m_open, 1);
 }
 
 void netconn_free(struct netconn *c)
 {
+	if (c->rbuf) /* set from init until the first free */
+		metric_add(m_open, -1);
 	tls_conn_free(&c->tls);
 	buf_free(&c->in);
 	buf_free(&c->pend);

@@ -276,10 +276,6 @@ static void metrics_init(struct queue *q)
 	q->m_inflight = metric_gauge("tern_queue_inflight", "", "Records handed to the delivery router.");
 	q->m_mem = metric_gauge("tern_queue_memory_bytes", "",
 	                        "Bytes of the queue's in-memory tables (in flight, locks, waiters, cool-down).");
-	static const double bounds[] = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 20, 30, 60, 120};
-	q->m_dur = metric_histogram("tern_queue_attempt_duration_seconds", "",
-	                            "Duration of delivery attempts as reported with their results.", bounds,
-	                            (int)(sizeof bounds / sizeof bounds[0]));
 }
 
 /* ---- start and stop ---- */

@@ -140,7 +140,7 @@ struct queue {
 	struct timer cleanup_timer;
 	bool cleanup_running;
 	int64_t jobs;                /* operations running */
-	struct metric *m_msgs, *m_hold, *m_dur, *m_inflight, *m_mem;
+	struct metric *m_msgs, *m_hold, *m_inflight, *m_mem;
 	struct metric *m_res[4];
 };
 

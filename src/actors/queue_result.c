@@ -83,8 +83,6 @@ void queue_result_evt(struct actor *self, const struct msg *m, const struct queu
 	struct queue *q = (struct queue *)self;
 	if (p->outcome >= 0 && p->outcome <= 3)
 		metric_add(q->m_res[p->outcome], 1);
-	if (p->outcome != QUEUE_NOT_ATTEMPTED)
-		metric_observe(q->m_dur, (double)p->duration_ms / 1000.0);
 	struct queue_flight *f = queue_idmap_get(&q->flight, p->id);
 	if (f && f->g) {
 		struct queue_result *slot = &f->g->r[f->slot];

@@ -54,7 +54,7 @@ struct bound {
 
 static struct bound socks[MAX_SOCKETS];
 static int nsocks;
-static struct metric *m_accepted, *m_refused_conc, *m_refused_rate, *m_accept_err;
+static struct metric *m_accept_err;
 
 static int bind_one(const struct netaddr *ip, uint16_t port, struct buf *err)
 {
@@ -185,10 +185,6 @@ static void new_connection(struct accepter *ac, int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	bool relay = relay_exempt(ac->ep, &peer);
 	enum connlimit_verdict v = relay ? CONNLIMIT_OK : connlimit_open(&peer, clock_mono_ms());
-	if (v != CONNLIMIT_OK)
-		metric_add(v == CONNLIMIT_TOO_MANY ? m_refused_conc : m_refused_rate, 1);
-	else
-		metric_add(m_accepted, 1);
 	smtp_session_spawn(fd, ac->ep, &peer, port, relay, v, worker_self());
 }
 
@@ -243,9 +239,6 @@ static const struct actor_kind accepter_kind = {
 
 void smtp_listener_start_all(void)
 {
-	m_accepted = metric_counter("tern_smtp_connections_total", "result=\"accepted\"", "SMTP connections by admission result.");
-	m_refused_conc = metric_counter("tern_smtp_connections_total", "result=\"too_many\"", "SMTP connections by admission result.");
-	m_refused_rate = metric_counter("tern_smtp_connections_total", "result=\"too_fast\"", "SMTP connections by admission result.");
 	m_accept_err = metric_counter("tern_smtp_accept_errors_total", "", "Failed accept calls.");
 	int n = worker_pool_size();
 	for (int i = 0; i < nsocks; i++) {

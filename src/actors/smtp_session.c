@@ -34,38 +34,10 @@ static _Atomic int64_t nsessions;
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t *reg;
 static size_t reg_n, reg_cap;
-static struct metric *m_bytes_in, *m_bytes_out, *m_sessions, *m_replies[4];
-static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static const char *const all_mechs[SMTP_SESSION_NMECHS] = {
 	"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN",
 };
-
-static void metrics_init(void)
-{
-	m_bytes_in = metric_counter("tern_smtp_bytes_total", "dir=\"in\"", "SMTP bytes on the wire.");
-	m_bytes_out = metric_counter("tern_smtp_bytes_total", "dir=\"out\"", "SMTP bytes on the wire.");
-	m_sessions = metric_gauge("tern_smtp_sessions", "", "Open SMTP sessions.");
-	static const char *const cls[4] = {"class=\"2xx\"", "class=\"3xx\"", "class=\"4xx\"", "class=\"5xx\""};
-	for (int i = 0; i < 4; i++)
-		m_replies[i] = metric_counter("tern_smtp_replies_total", cls[i], "SMTP replies sent, by class.");
-}
-
-/* Counts the replies in engine output, which always starts at a line start: the
- * last line of a reply has a space after its code. */
-static void count_replies(struct slice out)
-{
-	size_t i = 0;
-	while (i + 4 <= out.len) {
-		const uint8_t *p = out.p + i;
-		if (p[3] == ' ' && p[0] >= '2' && p[0] <= '5')
-			metric_add(m_replies[p[0] - '2'], 1);
-		const uint8_t *lf = memchr(p, '\n', out.len - i);
-		if (!lf)
-			break;
-		i = (size_t)(lf - out.p) + 1;
-	}
-}
 
 static void reg_add(uint64_t id)
 {
@@ -116,7 +88,7 @@ void smtp_session_flush(struct smtp_session *s)
 		char q[2048];
 		log_write(LOG_TRACE, "smtp", "reply", "cid=%s data=%s", s->rid, log_quote(q, sizeof q, out));
 	}
-	count_replies(out);
+	smtp_session_metrics_count_replies(out);
 	netconn_write(&s->nc, out.p, out.len);
 	smtp_server_output_consume(s->eng, out.len);
 }
@@ -169,6 +141,8 @@ static void io_timeout_cb(struct timer *t)
 	}
 	if (s->tls_pending) {
 		log_info("smtp", "tls handshake timeout", "cid=%s", s->rid);
+		if (s->ep->svc == SMTP_SVC_MX)
+			metric_add(smtp_session_metrics.starttls_errors[SMTP_TLSERR_TIMEOUT], 1);
 		netconn_close(&s->nc);
 		s->closing = true;
 		return;
@@ -199,6 +173,8 @@ static void start_tls(struct smtp_session *s)
 {
 	struct tls_conn *t = tls_conn_server_new(s->ep->tls);
 	if (!t) {
+		if (s->ep->svc == SMTP_SVC_MX)
+			metric_add(smtp_session_metrics.starttls_errors[SMTP_TLSERR_OTHER], 1);
 		netconn_close(&s->nc);
 		s->closing = true;
 		return;
@@ -300,6 +276,10 @@ static void tls_cb(struct netconn *c, int status)
 	if (status != 0) {
 		log_info("smtp", "tls handshake failed", "cid=%s ip=%s err=\"%s\"", s->rid, s->peer_str,
 		         c->tls ? tls_conn_error(c->tls) : "");
+		if (s->ep->svc == SMTP_SVC_MX) {
+			bool eof = c->tls && tls_conn_peer_closed(c->tls);
+			metric_add(smtp_session_metrics.starttls_errors[eof ? SMTP_TLSERR_EOF : SMTP_TLSERR_PROTOCOL], 1);
+		}
 		s->closing = true;
 		timer_stop(&s->t_io);
 		netconn_close(c);
@@ -307,6 +287,8 @@ static void tls_cb(struct netconn *c, int status)
 	}
 	log_debug("smtp", "tls established", "cid=%s version=%s cipher=%s", s->rid, tls_conn_version(c->tls),
 	          tls_conn_cipher(c->tls));
+	if (s->ep->svc == SMTP_SVC_MX)
+		metric_add(smtp_session_metrics.starttls, 1);
 	s->last_in_ms = clock_mono_ms();
 	if (!s->greeted) {
 		/* implicit TLS: the engine was created with tls_active; greet once TLS is up */
@@ -333,8 +315,8 @@ static void drained_cb(struct netconn *c)
 static void closed_cb(struct netconn *c)
 {
 	struct smtp_session *s = c->owner;
-	metric_add(m_bytes_in, (int64_t)c->bytes_in);
-	metric_add(m_bytes_out, (int64_t)c->bytes_out);
+	metric_add(smtp_session_metrics.bytes_in, (int64_t)c->bytes_in);
+	metric_add(smtp_session_metrics.bytes_out, (int64_t)c->bytes_out);
 	timer_stop(&s->t_io);
 	timer_stop(&s->t_wait);
 	actor_stop(&s->a);
@@ -365,7 +347,7 @@ static void session_free(struct actor *a)
 	free(s->account);
 	reg_del(s->a.id);
 	atomic_fetch_sub(&nsessions, 1);
-	metric_add(m_sessions, -1);
+	metric_add(smtp_session_metrics.sessions, -1);
 	free(s);
 }
 
@@ -524,14 +506,17 @@ static void setup_engine(struct smtp_session *s)
 		c->n_auth_mechs = SMTP_SESSION_NMECHS;
 		c->relay_client = s->relay_client;
 	}
+	c->cmd_cb = smtp_session_metrics_cmd_cb;
+	c->cmd_ctx = s;
 	s->eng = smtp_server_new(c);
 }
 
 void smtp_session_spawn(int fd, const struct smtp_endpoint *ep, const struct netaddr *peer, uint16_t port,
                         bool relay, enum connlimit_verdict v, struct worker *w)
 {
-	pthread_once(&metrics_once, metrics_init);
+	smtp_session_metrics_init();
 	struct smtp_session *s = xcalloc(1, sizeof *s);
+	s->auth_mech = -1;
 	s->ep = ep;
 	s->peer = *peer;
 	s->peer_port = port;
@@ -544,7 +529,10 @@ void smtp_session_spawn(int fd, const struct smtp_endpoint *ep, const struct net
 	setup_engine(s);
 	reset_account(s);
 	atomic_fetch_add(&nsessions, 1);
-	metric_add(m_sessions, 1);
+	metric_add(smtp_session_metrics.sessions, 1);
+	metric_add(smtp_session_metrics.connections[ep->svc], 1);
+	if (v != CONNLIMIT_OK)
+		metric_add(smtp_session_metrics.refused[v == CONNLIMIT_TOO_MANY ? 0 : 1], 1);
 	if (v != CONNLIMIT_OK)
 		smtp_server_close_with(s->eng, 421, v == CONNLIMIT_TOO_MANY
 		                                        ? "4.7.0 too many open connections from your ip or network"

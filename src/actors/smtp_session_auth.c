@@ -38,7 +38,6 @@ struct smtp_authcheck_job {
 
 static struct authlimit *limiter;
 static uint64_t checker;
-static struct metric *m_auth[4];
 
 /* ---- the authcheck actor (dedicated thread) ---- */
 
@@ -71,12 +70,6 @@ void smtp_session_auth_init(void)
 	limiter = authlimit_new(&cfg);
 	struct actor *a = xcalloc(1, sizeof *a);
 	checker = actor_spawn(a, &checker_kind, worker_spawn_dedicated("tern-authcheck"));
-	static const char *const res[4] = {"ok", "failed", "malformed", "limited"};
-	for (int i = 0; i < 4; i++) {
-		char lab[32];
-		snprintf(lab, sizeof lab, "result=\"%s\"", res[i]);
-		m_auth[i] = metric_counter("tern_smtp_auth_total", lab, "SMTP AUTH exchanges by result.");
-	}
 }
 
 /* ---- helpers ---- */
@@ -87,6 +80,13 @@ static void limiter_keys(const struct smtp_session *s, struct netaddr_key k[3], 
 		k[i] = netaddr_level_key(&s->peer, i + 1);
 		keys[i] = slice_of(k[i].b, sizeof k[i].b);
 	}
+}
+
+/* The exchange under way ended with r (tern_authentication_total). */
+static void counted(struct smtp_session *s, enum smtp_auth_result r)
+{
+	smtp_session_metrics_auth(s->auth_mech, r);
+	s->auth_mech = -1;
 }
 
 void smtp_session_auth_free(struct smtp_session *s)
@@ -101,7 +101,7 @@ void smtp_session_auth_abort(struct smtp_session *s)
 {
 	s->auth_response_due = false;
 	/* The engine ended the exchange (client `*`, bad base64, line too long) and replied. */
-	metric_add(m_auth[2], 1);
+	counted(s, SMTP_AUTH_ABORTED);
 	smtp_session_auth_free(s);
 }
 
@@ -112,7 +112,7 @@ static void failed(struct smtp_session *s, int code, const char *text)
 	limiter_keys(s, k, keys);
 	if (code == 535)
 		authlimit_failed(limiter, keys, clock_mono_ms());
-	metric_add(m_auth[code == 535 ? 1 : 2], 1);
+	counted(s, code == 535 ? SMTP_AUTH_BADCREDS : code == 454 ? SMTP_AUTH_ERROR : SMTP_AUTH_MALFORMED);
 	log_info("smtp", "authentication failed", "cid=%s ip=%s code=%d", s->rid, s->peer_str, code);
 	smtp_session_auth_free(s);
 	smtp_server_reply(s->eng, code, text);
@@ -131,7 +131,7 @@ static void succeeded(struct smtp_session *s)
 		char text[400];
 		snprintf(text, sizeof text, "5.7.13 login disabled for account: %s", acc->login_disabled);
 		log_info("smtp", "login disabled", "cid=%s account=%s", s->rid, acc->name);
-		metric_add(m_auth[1], 1);
+		counted(s, SMTP_AUTH_DISABLED);
 		smtp_session_auth_free(s);
 		smtp_server_reply(s->eng, 525, text);
 		conf_domains_release(dc);
@@ -140,7 +140,7 @@ static void succeeded(struct smtp_session *s)
 	free(s->account);
 	s->account = xstrdup(acc->name);
 	conf_domains_release(dc);
-	metric_add(m_auth[0], 1);
+	counted(s, SMTP_AUTH_OK);
 	log_info("smtp", "authenticated", "cid=%s ip=%s account=%s", s->rid, s->peer_str, s->account);
 	smtp_session_auth_free(s);
 	smtp_server_auth_success(s->eng);
@@ -196,6 +196,7 @@ static void need_secrets(struct smtp_session *s, struct sasl_step *st)
 		s->sasl = job->sasl;
 		password_wipe(&job->secrets);
 		free(job);
+		counted(s, SMTP_AUTH_ERROR);
 		smtp_session_auth_free(s);
 		smtp_server_reply(s->eng, 454, "4.7.0 temporary authentication failure");
 	}
@@ -238,7 +239,7 @@ static void handle(struct smtp_session *s, struct sasl_step *st)
 		failed(s, 501, st->err == SASL_ERR_BASE64 ? "5.5.2 invalid base64" : "5.5.2 malformed authentication data");
 		break;
 	case SASL_ABORTED:
-		metric_add(m_auth[2], 1);
+		counted(s, SMTP_AUTH_ABORTED);
 		smtp_session_auth_free(s);
 		smtp_server_reply(s->eng, 501, "5.7.0 authentication aborted");
 		break;
@@ -256,7 +257,7 @@ static bool start_exchange(struct smtp_session *s, const struct smtp_server_auth
 	struct slice keys[3];
 	limiter_keys(s, k, keys);
 	if (!authlimit_allowed(limiter, keys, clock_mono_ms())) {
-		metric_add(m_auth[3], 1);
+		metric_add(smtp_session_metrics.auth_ratelimited, 1);
 		smtp_server_close_with(s->eng, 421, "4.7.0 too many authentication failures");
 		return false;
 	}
@@ -273,9 +274,12 @@ static bool start_exchange(struct smtp_session *s, const struct smtp_server_auth
 	cfg.fake_secret = slice_of(server_get()->fake_secret, sizeof server_get()->fake_secret);
 	smtp_session_auth_free(s);
 	s->sasl = sasl_server_new(&cfg);
+	s->auth_mech = (int)mech;
 	buf_free(&cb);
-	if (!s->sasl) /* the AUTH ask must be answered, or the next engine step panics */
+	if (!s->sasl) { /* the AUTH ask must be answered, or the next engine step panics */
+		counted(s, SMTP_AUTH_ERROR);
 		smtp_server_reply(s->eng, 454, "4.7.0 temporary authentication failure");
+	}
 	return s->sasl != NULL;
 }
 
@@ -297,6 +301,7 @@ void smtp_session_auth(struct smtp_session *s)
 		sasl_server_start(s->sasl, r->has_data ? &r->data : NULL, &st);
 	} else {
 		if (!s->sasl) {
+			counted(s, SMTP_AUTH_ERROR);
 			smtp_server_reply(s->eng, 454, "4.7.0 temporary authentication failure");
 			return;
 		}

@@ -11,7 +11,6 @@
  * prefix, so the client's bytes are stored exactly as sent. */
 #include "actors/smtp_session_int.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,16 +36,6 @@
 #include "proto/tls.h"
 #include "store/store.h"
 #include "store/store_msgdata.h"
-
-static struct metric *m_msgs_sub, *m_commit_fail;
-
-static pthread_once_t metrics_once_ctl = PTHREAD_ONCE_INIT;
-
-static void metrics_init(void)
-{
-	m_msgs_sub = metric_counter("tern_smtp_messages_total", "listener=\"submission\"", "Messages accepted (durable) over SMTP.");
-	m_commit_fail = metric_counter("tern_smtp_commit_failures_total", "", "End-of-data commits that failed (4xx sent).");
-}
 
 void smtp_session_put_data(struct store_batch *b, uint64_t data_id, struct slice data, int32_t refs)
 {
@@ -105,7 +94,9 @@ char *smtp_session_addr_str(const struct smtp_addr *a)
 
 void smtp_session_commit_failed(struct smtp_session *s, int code)
 {
-	metric_add(m_commit_fail, 1);
+	struct smtp_session_metrics *m = &smtp_session_metrics;
+	metric_add(m->errors[SMTP_ERR_COMMIT], 1);
+	metric_add(s->ep->svc == SMTP_SVC_MX ? m->mx[SMTP_MX_COMMIT] : m->sub[SMTP_SUB_COMMIT], 1);
 	if (code == -ENOSPC)
 		smtp_server_reply(s->eng, 452, "4.3.1 insufficient system storage");
 	else
@@ -137,7 +128,8 @@ static void sub_free(struct sub *x)
 	buf_free(&x->prefix_tail);
 }
 
-/* smtp.md §13 steps 2-8 and 10; returns 0 or replies with the error and returns -1. */
+/* smtp.md §13 steps 2-8 and 10; returns SMTP_SUB_OK (0), or replies with the error and
+ * returns the failure's enum smtp_sub_result. */
 static int sub_checks(struct smtp_session *s, struct conf_domains *dc, struct sub *x)
 {
 	const struct smtp_server_txn *t = smtp_server_txn(s->eng);
@@ -145,28 +137,28 @@ static int sub_checks(struct smtp_session *s, struct conf_domains *dc, struct su
 	if (rfc5322_split(msg, &x->split) != 0 ||
 	    rfc5322_addr_from(x->split.header, t->params.smtputf8 ? RFC5322_ADDR_UTF8 : 0, &x->from) != 0) {
 		smtp_server_reply(s->eng, 550, "5.6.0 cannot parse header or From address");
-		return -1;
+		return SMTP_SUB_BADMESSAGE;
 	}
 	const struct conf_domain *fd = conf_domain_get(dc, x->from.domain, strlen(x->from.domain));
 	if (fd && fd->disabled) {
 		smtp_server_reply(s->eng, 451, "4.3.0 domain of message from header is temporarily disabled");
-		return -1;
+		return SMTP_SUB_DISABLED;
 	}
 	const struct conf_account *acc = conf_account_get(dc, s->account ? s->account : "");
 	if (smtp_server_authenticated(s->eng)) {
 		if (!acc || !conf_account_has_login(dc, acc, x->from.localpart, strlen(x->from.localpart), x->from.domain,
 		                                    strlen(x->from.domain), true)) {
 			smtp_server_reply(s->eng, 550, "5.7.1 message from address must belong to authenticated user");
-			return -1;
+			return SMTP_SUB_BADFROM;
 		}
 	} else if (!s->ep->l->submission.relay_any_sender && !fd) {
 		smtp_server_reply(s->eng, 550, "5.7.1 relaying denied for sender domain");
-		return -1;
+		return SMTP_SUB_BADFROM;
 	}
 	struct rfc5322_field f;
 	if (rfc5322_find(x->split.header, "Return-Path", &f)) {
 		smtp_server_reply(s->eng, 550, "5.6.0 message should not have Return-Path header");
-		return -1;
+		return SMTP_SUB_BADMESSAGE;
 	}
 	struct buf err;
 	buf_init(&err);
@@ -175,14 +167,14 @@ static int sub_checks(struct smtp_session *s, struct conf_domains *dc, struct su
 		snprintf(text, sizeof text, "5.6.0 %s", buf_cstr(&err));
 		buf_free(&err);
 		smtp_server_reply(s->eng, 554, text);
-		return -1;
+		return SMTP_SUB_BADMESSAGE;
 	}
 	buf_free(&err);
 	if (acc) {
 		char why[300];
 		if (sendlimit_check(acc, t, why, sizeof why) != 0) {
 			smtp_server_reply(s->eng, 451, why);
-			return -1;
+			return SMTP_SUB_SENDLIMIT;
 		}
 	}
 	extra_require_tls(x->split.header, t->params.requiretls, &x->require_tls);
@@ -209,7 +201,7 @@ static int sub_checks(struct smtp_session *s, struct conf_domains *dc, struct su
 				free(mf);
 				free(base);
 				smtp_server_reply(s->eng, 554, "5.5.3 cannot send to multiple recipients with chosen fromid");
-				return -1;
+				return SMTP_SUB_FROMID;
 			}
 		} else {
 			free(x->fromid_client);
@@ -366,7 +358,9 @@ static void submission_message(struct smtp_session *s)
 	struct sub x;
 	memset(&x, 0, sizeof x);
 	x.require_tls = -1;
-	if (sub_checks(s, dc, &x) != 0) {
+	int bad = sub_checks(s, dc, &x);
+	if (bad != SMTP_SUB_OK) {
+		metric_add(smtp_session_metrics.sub[bad], 1);
 		conf_domains_release(dc);
 		sub_free(&x);
 		buf_reset(&s->data);
@@ -383,6 +377,8 @@ static void submission_message(struct smtp_session *s)
 		buf_free(&prefix);
 		sub_free(&x);
 		buf_reset(&s->data);
+		metric_add(smtp_session_metrics.sub[SMTP_SUB_DKIMSIGN], 1);
+		metric_add(smtp_session_metrics.errors[SMTP_ERR_DKIMSIGN], 1);
 		smtp_server_reply(s->eng, 451, "4.3.0 error signing message");
 		return;
 	}
@@ -418,7 +414,7 @@ void smtp_session_on_queued(struct actor *self, const struct msg *m, const void 
 	if (!smtp_session_wait_done(s, SW_COMMIT, m->req_id))
 		return;
 	if (p->code == 0) {
-		metric_add(m_msgs_sub, 1);
+		metric_add(smtp_session_metrics.sub[SMTP_SUB_OK], 1);
 		/* Counted only now: a failed commit uses up none of the send limits. */
 		struct conf_domains *dc = conf_domains_acquire();
 		const struct conf_account *acc = conf_account_get(dc, s->account ? s->account : "");
@@ -429,6 +425,7 @@ void smtp_session_on_queued(struct actor *self, const struct msg *m, const void 
 	} else if (p->smtp_code >= 400 && p->error.len) {
 		char text[1100];
 		snprintf(text, sizeof text, "%.*s", (int)p->error.len, (const char *)p->error.p);
+		metric_add(smtp_session_metrics.sub[SMTP_SUB_QUEUE], 1);
 		smtp_server_reply(s->eng, (int)p->smtp_code, text);
 	} else {
 		log_error("smtp", "queue commit failed", "cid=%s code=%lld", s->rid, (long long)p->code);
@@ -439,10 +436,11 @@ void smtp_session_on_queued(struct actor *self, const struct msg *m, const void 
 
 void smtp_session_message(struct smtp_session *s)
 {
-	pthread_once(&metrics_once_ctl, metrics_init);
 	buf_reset(&s->data);
 	smtp_server_take_message(s->eng, &s->data);
 	if (!smtp_session_disk_ok(s)) {
+		struct smtp_session_metrics *m = &smtp_session_metrics;
+		metric_add(s->ep->svc == SMTP_SVC_MX ? m->mx[SMTP_MX_STORAGE] : m->sub[SMTP_SUB_STORAGE], 1);
 		buf_reset(&s->data);
 		smtp_server_reply(s->eng, 452, "4.3.1 insufficient system storage");
 		return;

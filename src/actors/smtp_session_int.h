@@ -17,6 +17,7 @@
 struct conf_domains;
 struct mailauth_dns_answer;
 struct mailauth_dns_query;
+struct metric;
 struct queue_add;
 struct smtp_dnsbl;
 struct smtp_mx;
@@ -80,6 +81,7 @@ struct smtp_session {
 	char *auth_user;       /* login address being authenticated */
 	char *account;         /* authenticated account (or RelayAccount when relaying) */
 	bool auth_delayed;     /* the growing AUTH delay has been served */
+	int auth_mech;         /* enum sasl_mech of the exchange under way (metrics), -1: none */
 	struct smtp_mailauth *ma; /* SPF/DKIM/DMARC/iprev state (MX) */
 	struct smtp_dnsbl *bl;    /* DNSBL check of the client (MX, RCPT); NULL until needed */
 	struct smtp_mx *mx;       /* MX end of data while its commit is out (smtp_session_mx.c) */
@@ -120,6 +122,57 @@ void smtp_session_on_authcheck(struct actor *self, const struct msg *m, const vo
 void smtp_session_auth_free(struct smtp_session *s);
 /** Starts the shared auth checker (bcrypt runs there); call once at server start. */
 void smtp_session_auth_init(void);
+
+/* smtp_session_metrics.c: tern_smtpserver_*, tern_authentication_* (reporting.md §8) and
+ * tern_smtp_* series. Label values: docs/operations.md. */
+/** MX messages at the end of data (tern_smtpserver_delivery_total{result,reason}). */
+enum smtp_mx_result {
+	SMTP_MX_OK, SMTP_MX_PARTIAL,                         /* result="accept" */
+	SMTP_MX_DMARC, SMTP_MX_RATELIMIT, SMTP_MX_QUOTA,    /* result="reject" ... */
+	SMTP_MX_RECIPIENT, SMTP_MX_MIXED, SMTP_MX_STORAGE,
+	SMTP_MX_COMMIT,                                      /* result="error" */
+	SMTP_MX_NRESULTS,
+};
+/** Submitted messages (tern_smtpserver_submission_total{result}). */
+enum smtp_sub_result {
+	SMTP_SUB_OK, SMTP_SUB_BADMESSAGE, SMTP_SUB_BADFROM, SMTP_SUB_DISABLED, SMTP_SUB_SENDLIMIT,
+	SMTP_SUB_FROMID, SMTP_SUB_DKIMSIGN, SMTP_SUB_STORAGE, SMTP_SUB_QUEUE, SMTP_SUB_COMMIT,
+	SMTP_SUB_NRESULTS,
+};
+/** Server-side failures (tern_smtpserver_errors_total{error}). */
+enum smtp_err { SMTP_ERR_DKIMSIGN, SMTP_ERR_QUEUEDSN, SMTP_ERR_COMMIT, SMTP_ERR_N };
+/** Failed MX STARTTLS handshakes (tern_smtpserver_delivery_starttls_errors_total{reason}). */
+enum smtp_tlserr { SMTP_TLSERR_EOF, SMTP_TLSERR_TIMEOUT, SMTP_TLSERR_PROTOCOL, SMTP_TLSERR_OTHER, SMTP_TLSERR_N };
+/** Outcomes of an AUTH exchange (tern_authentication_total{result}). */
+enum smtp_auth_result {
+	SMTP_AUTH_OK, SMTP_AUTH_BADCREDS, SMTP_AUTH_DISABLED, SMTP_AUTH_MALFORMED, SMTP_AUTH_ABORTED,
+	SMTP_AUTH_ERROR, SMTP_AUTH_NRESULTS,
+};
+
+/** The fixed series; valid after smtp_session_metrics_init(), updated with metric_add. */
+struct smtp_session_metrics {
+	struct metric *connections[3];           /* by enum smtp_service */
+	struct metric *refused[2];               /* CONNLIMIT_TOO_MANY, CONNLIMIT_TOO_FAST */
+	struct metric *mx[SMTP_MX_NRESULTS];
+	struct metric *sub[SMTP_SUB_NRESULTS];
+	struct metric *errors[SMTP_ERR_N];
+	struct metric *starttls;
+	struct metric *starttls_errors[SMTP_TLSERR_N];
+	struct metric *auth_ratelimited;
+	struct metric *relay[2];                 /* accepted, denied */
+	struct metric *bytes_in, *bytes_out, *sessions;
+	struct metric *replies[4];               /* 2xx .. 5xx */
+};
+extern struct smtp_session_metrics smtp_session_metrics;
+
+/** Registers every series once (thread-safe; the first session spawn calls it). */
+void smtp_session_metrics_init(void);
+/** The engine's command observer (cfg.cmd_cb); ctx is the session. */
+void smtp_session_metrics_cmd_cb(void *ctx, const struct smtp_server_cmd_end *e);
+/** One AUTH exchange ended: mech is an enum sasl_mech. */
+void smtp_session_metrics_auth(int mech, enum smtp_auth_result r);
+/** Counts the replies in engine output (which starts at a line start) by class. */
+void smtp_session_metrics_count_replies(struct slice out);
 
 /* smtp_session_trace.c */
 /** Logs client input at LOG_TRACE, credentials only at LOG_TRACEAUTH and message data only

@@ -18,7 +18,6 @@
 #include "actors/smtp_session_int.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +49,7 @@ struct smtp_mx {
 	char **accounts; /* distinct accounts delivered to */
 	size_t n;
 	int64_t size;
+	bool partial;    /* some recipients failed (metrics: accept/partial) */
 };
 
 /* One recipient's outcome. */
@@ -58,10 +58,8 @@ struct outcome {
 	const char *mailbox;
 	int code;                       /* 0: deliver */
 	const char *text;
+	enum smtp_mx_result why;        /* the failure's reason (metrics) */
 };
-
-static struct metric *m_msgs_mx;
-static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 void smtp_session_mx_free(struct smtp_session *s)
 {
@@ -124,9 +122,10 @@ static bool all_exempt(const struct smtp_server_txn *t, struct conf_domains *dc)
 
 /* The rate limits and quota of acc for a message of size bytes: 0, or the failure. */
 static int account_check(struct smtp_session *s, struct conf_domains *dc, const struct conf_account *acc,
-                         int64_t size, const char **text)
+                         int64_t size, const char **text, enum smtp_mx_result *why)
 {
 	if (!recvlimit_allowed(&server_get()->st->limits, acc->name, &s->peer, size, clock_mono_ms())) {
+		*why = SMTP_MX_RATELIMIT;
 		*text = "4.2.2 rate limit reached, try again later";
 		log_info("smtp", "incoming rate limit reached", "cid=%s ip=%s account=%s", s->rid, s->peer_str, acc->name);
 		return 452;
@@ -135,6 +134,7 @@ static int account_check(struct smtp_session *s, struct conf_domains *dc, const 
 	if (quota > 0) {
 		used = mailbox_store_usage(server_get()->store, acc->name);
 		if (__builtin_add_overflow(used, size, &total) || total > quota) {
+			*why = SMTP_MX_QUOTA;
 			*text = "4.2.2 account storage full";
 			log_info("smtp", "account storage full", "cid=%s account=%s used=%lld quota=%lld", s->rid, acc->name,
 			         (long long)used, (long long)quota);
@@ -156,7 +156,8 @@ static size_t outcomes(struct smtp_session *s, struct conf_domains *dc, int64_t 
 		int rc = (ls ? localserve_dest_lookup : conf_dest_lookup)(dc, a->local, a->local_len, a->domain,
 		                                                          a->domain_len, &d);
 		if (rc != CONF_DEST_FOUND || !d.account) {
-			o[i] = (struct outcome){.code = 451, .text = "4.3.0 recipient no longer configured"};
+			o[i] = (struct outcome){.code = 451, .text = "4.3.0 recipient no longer configured",
+			                        .why = SMTP_MX_RECIPIENT};
 			continue;
 		}
 		o[i] = (struct outcome){.acc = d.account, .mailbox = d.mailbox ? d.mailbox : "Inbox"};
@@ -166,8 +167,9 @@ static size_t outcomes(struct smtp_session *s, struct conf_domains *dc, int64_t 
 		if (j < i) {
 			o[i].code = o[j].code;
 			o[i].text = o[j].text;
+			o[i].why = o[j].why;
 		} else {
-			o[i].code = account_check(s, dc, d.account, size, &o[i].text);
+			o[i].code = account_check(s, dc, d.account, size, &o[i].text, &o[i].why);
 		}
 		ok += o[i].code == 0;
 	}
@@ -177,11 +179,13 @@ static size_t outcomes(struct smtp_session *s, struct conf_domains *dc, int64_t 
 /* Every recipient failed: one reply with the common code, else `multiple errors`. */
 static void reply_failures(struct smtp_session *s, const struct outcome *o, size_t n)
 {
-	bool same = true, perm = false;
+	bool same = true, perm = false, one_why = true;
 	for (size_t i = 0; i < n; i++) {
 		same = same && o[i].code == o[0].code;
 		perm = perm || o[i].code >= 500;
+		one_why = one_why && o[i].why == o[0].why;
 	}
+	metric_add(smtp_session_metrics.mx[n && one_why ? o[0].why : SMTP_MX_MIXED], 1);
 	if (same) {
 		smtp_server_reply(s->eng, o[0].code, o[0].text);
 		return;
@@ -280,6 +284,7 @@ static void mx_deliver(struct smtp_session *s)
 	if (dmarc == 2 && !all_exempt(t, dc)) {
 		conf_domains_release(dc);
 		buf_reset(&s->data);
+		metric_add(smtp_session_metrics.mx[SMTP_MX_DMARC], 1);
 		smtp_server_reply(s->eng, 550, "5.7.1 rejected by dmarc policy");
 		return;
 	}
@@ -294,7 +299,8 @@ static void mx_deliver(struct smtp_session *s)
 	free(rcpt);
 	int64_t size = (int64_t)(prefix.len + s->data.len);
 	struct outcome *o = xcalloc(t->nrcpt ? t->nrcpt : 1, sizeof *o);
-	if (outcomes(s, dc, size, o) == 0) {
+	size_t delivered = outcomes(s, dc, size, o);
+	if (delivered == 0) {
 		reply_failures(s, o, t->nrcpt);
 		free(o);
 		conf_domains_release(dc);
@@ -312,6 +318,7 @@ static void mx_deliver(struct smtp_session *s)
 	smtp_session_put_data(b, data_id, buf_slice(&s->data), (int32_t)l->n);
 	buf_free(&s->data);
 	remember(s, l, size);
+	s->mx->partial = delivered < t->nrcpt;
 	struct mailbox_deliver_req q = {.batch = b, .list = l};
 	uint64_t req = smtp_session_wait(s, SW_COMMIT);
 	if (MAILBOX_MSG_DELIVER_REQ_send(server_get()->mailbox, &s->a, &q, &(struct actor_send_opts){.req_id = req}) != 0) {
@@ -330,7 +337,7 @@ void smtp_session_on_delivered(struct actor *self, const struct msg *m, const vo
 	if (!smtp_session_wait_done(s, SW_COMMIT, m->req_id))
 		return;
 	if (p->code == 0) {
-		metric_add(m_msgs_mx, 1);
+		metric_add(smtp_session_metrics.mx[s->mx && s->mx->partial ? SMTP_MX_PARTIAL : SMTP_MX_OK], 1);
 		int64_t now = clock_mono_ms();
 		for (size_t i = 0; s->mx && i < s->mx->n; i++)
 			recvlimit_record(s->mx->accounts[i], &s->peer, s->mx->size, now);
@@ -345,13 +352,7 @@ void smtp_session_on_delivered(struct actor *self, const struct msg *m, const vo
 	smtp_session_drive(s);
 }
 
-static void metrics_init(void)
-{
-	m_msgs_mx = metric_counter("tern_smtp_messages_total", "listener=\"mx\"", "Messages accepted (durable) over SMTP.");
-}
-
 void smtp_session_mx_message(struct smtp_session *s)
 {
-	pthread_once(&metrics_once, metrics_init);
 	smtp_session_verify_start(s, mx_deliver);
 }

@@ -25,6 +25,7 @@
 #include "conf/conf_lookup.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "proto/dsn.h"
 #include "proto/rfc5322.h"
@@ -60,6 +61,8 @@ static int sign(const char *domain, struct slice msg, struct buf *out)
 	const struct conf_domain *dom = conf_domain_get(dc, domain, strlen(domain));
 	int r = dom && dom->dkim && dom->dkim->sign.n ? dkim_keys_sign(dom, msg, out) : 0;
 	conf_domains_release(dc);
+	if (r < 0)
+		metric_add(smtp_session_metrics.errors[SMTP_ERR_DKIMSIGN], 1);
 	return r < 0 ? -1 : 0;
 }
 
@@ -211,6 +214,7 @@ bool smtp_session_mx_dsn(struct smtp_session *s, int kind, const struct smtp_mx_
 			         kind == DSN_DELIVERED ? "delivered" : "failed", k);
 		} else {
 			log_error("smtp", "cannot make dsn about incoming message", "cid=%s", s->rid);
+			metric_add(smtp_session_metrics.errors[SMTP_ERR_QUEUEDSN], 1);
 		}
 		free(msgid);
 		free(envid);

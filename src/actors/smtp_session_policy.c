@@ -7,7 +7,6 @@
  * at most once per second for the whole process. */
 #include "actors/smtp_session_int.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,17 +22,6 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "proto/dns_result.h"
-
-static struct metric *m_relay_ok, *m_relay_denied;
-static pthread_once_t relay_metrics_once = PTHREAD_ONCE_INIT;
-
-static void relay_metrics_init(void)
-{
-	m_relay_ok = metric_counter("tern_smtp_relay_total", "result=\"accepted\"",
-	                            "MAIL from RelayNetworks clients without AUTH, by decision.");
-	m_relay_denied = metric_counter("tern_smtp_relay_total", "result=\"denied\"",
-	                                "MAIL from RelayNetworks clients without AUTH, by decision.");
-}
 
 /* ---- free space ---- */
 
@@ -130,14 +118,13 @@ static bool submission_sender(struct smtp_session *s, const struct smtp_addr *fr
 			answered = false;
 	} else if (s->relay_client) {
 		/* smtp.md §13a: the decision is logged with the client IP and counted. */
-		pthread_once(&relay_metrics_once, relay_metrics_init);
 		if (!from->null && !s->ep->l->submission.relay_any_sender &&
 		    !conf_domain_get(dc, from->domain, from->domain_len)) {
 			smtp_server_reply(s->eng, 550, "5.7.1 relaying denied for sender domain");
-			metric_add(m_relay_denied, 1);
+			metric_add(smtp_session_metrics.relay[1], 1);
 			log_info("smtp", "relay refused for sender domain", "cid=%s ip=%s", s->rid, s->peer_str);
 		} else {
-			metric_add(m_relay_ok, 1);
+			metric_add(smtp_session_metrics.relay[0], 1);
 			log_info("smtp", "relay accepted", "cid=%s ip=%s account=%s", s->rid, s->peer_str,
 			         s->account ? s->account : "");
 			answered = false;

@@ -16,7 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/xmalloc.h"
+
+const char *smtp_client_cmd_name(enum smtp_client_cmd cmd)
+{
+	static const char *const names[SMTP_CLIENT_NCMDS] = {
+		"greeting", "ehlo", "starttls", "auth", "rset", "mail", "rcpt", "data", "dot", "bdat", "quit",
+	};
+	return cmd >= 0 && cmd < SMTP_CLIENT_NCMDS ? names[cmd] : "other";
+}
 
 static const enum smtp_client_stage kind_stage[] = {
 	[P_GREETING] = SMTP_CLIENT_STAGE_GREETING, [P_EHLO] = SMTP_CLIENT_STAGE_EHLO,
@@ -48,6 +57,7 @@ struct smtp_client *smtp_client_new(const struct smtp_client_config *cfg)
 	}
 	smtp_client_push(c, P_GREETING, 0, false);
 	c->pend[0].sent = true; /* the greeting is due without a command */
+	c->pend[0].sent_ns = cfg->reply_cb ? clock_mono_ns() : 0;
 	return c;
 }
 
@@ -147,8 +157,14 @@ static void new_wait(struct smtp_client *c, uint32_t ms, uint64_t for_id)
 
 static void mark_sent(struct smtp_client *c)
 {
-	for (size_t i = c->pend_head; i < c->npend; i++)
+	int64_t now = 0;
+	for (size_t i = c->pend_head; i < c->npend; i++) {
+		if (c->pend[i].sent)
+			continue;
 		c->pend[i].sent = true;
+		if (c->cfg.reply_cb)
+			c->pend[i].sent_ns = now ? now : (now = clock_mono_ns());
+	}
 }
 
 static enum smtp_client_stage stage_now(struct smtp_client *c)
@@ -339,6 +355,8 @@ static void process_input(struct smtp_client *c)
 		} else {
 			struct sc_pending p = *h;
 			c->pend_head++;
+			if (c->cfg.reply_cb)
+				c->cfg.reply_cb(c->cfg.reply_ctx, (enum smtp_client_cmd)p.kind, r, clock_mono_ns() - p.sent_ns);
 			c->cur_kind = p.kind;
 			dispatch(c, p, r);
 			c->cur_kind = -1;

@@ -106,6 +106,18 @@ struct smtp_client_auth_ops {
 	int (*finish_cb)(void *ctx);
 };
 
+/** What a reply answers, for the reply observer (smtp_client_cmd_name: "ehlo", ...).
+ * SMTP_CLIENT_CMD_DOT is the reply after the message data of DATA. */
+enum smtp_client_cmd {
+	SMTP_CLIENT_CMD_GREETING, SMTP_CLIENT_CMD_EHLO, SMTP_CLIENT_CMD_STARTTLS, SMTP_CLIENT_CMD_AUTH,
+	SMTP_CLIENT_CMD_RSET, SMTP_CLIENT_CMD_MAIL, SMTP_CLIENT_CMD_RCPT, SMTP_CLIENT_CMD_DATA,
+	SMTP_CLIENT_CMD_DOT, SMTP_CLIENT_CMD_BDAT, SMTP_CLIENT_CMD_QUIT,
+	SMTP_CLIENT_NCMDS,
+};
+
+/** Lower-case name of cmd ("greeting", "ehlo", ..., "dot", "bdat", "quit"); static. */
+const char *smtp_client_cmd_name(enum smtp_client_cmd cmd);
+
 /** Session configuration. Copied by smtp_client_new; auth_ctx is borrowed for the
  * engine's life. */
 struct smtp_client_config {
@@ -115,6 +127,13 @@ struct smtp_client_config {
 	const struct smtp_client_auth_ops *auth; /* NULL: no AUTH */
 	void *auth_ctx;
 	uint32_t rcpt_max;         /* recipients per transaction, 0 = no local cap */
+	/** Optional reply observer (metrics): called for each reply matched to its command,
+	 * before the engine acts on it, with the time since the command was handed out in
+	 * an event (the greeting: since smtp_client_new). Not called for replies that match
+	 * no command (protocol errors). reply is borrowed for the call; the observer must
+	 * not call into the engine. */
+	void (*reply_cb)(void *ctx, enum smtp_client_cmd cmd, const struct smtp_reply *reply, int64_t ns);
+	void *reply_ctx;
 };
 
 enum smtp_client_event {

@@ -25,9 +25,12 @@ enum sc_state {
 	SC_CLOSED,
 };
 
-/* A command whose reply is awaited, in sending order. */
+/* A command whose reply is awaited, in sending order (the public names of smtp_client.h). */
 enum sc_kind {
-	P_GREETING, P_EHLO, P_STARTTLS, P_AUTH, P_RSET, P_MAIL, P_RCPT, P_DATA, P_DOT, P_BDAT, P_QUIT,
+	P_GREETING = SMTP_CLIENT_CMD_GREETING, P_EHLO = SMTP_CLIENT_CMD_EHLO, P_STARTTLS = SMTP_CLIENT_CMD_STARTTLS,
+	P_AUTH = SMTP_CLIENT_CMD_AUTH, P_RSET = SMTP_CLIENT_CMD_RSET, P_MAIL = SMTP_CLIENT_CMD_MAIL,
+	P_RCPT = SMTP_CLIENT_CMD_RCPT, P_DATA = SMTP_CLIENT_CMD_DATA, P_DOT = SMTP_CLIENT_CMD_DOT,
+	P_BDAT = SMTP_CLIENT_CMD_BDAT, P_QUIT = SMTP_CLIENT_CMD_QUIT,
 };
 
 struct sc_pending {
@@ -36,6 +39,7 @@ struct sc_pending {
 	bool last;       /* P_BDAT: the LAST chunk */
 	size_t rcpt;     /* P_RCPT: index into txn->rcpts */
 	uint64_t id;     /* identity for wait tracking */
+	int64_t sent_ns; /* monotonic time it was handed out (with cfg.reply_cb) */
 };
 
 /* Per-recipient progress inside one smtp_client_begin(). */

@@ -68,6 +68,56 @@ int64_t smtp_server_now(const struct smtp_server *s)
 	return s->cfg.now_cb ? s->cfg.now_cb(s->cfg.now_ctx) : clock_wall_ms();
 }
 
+const char *smtp_server_verb_name(enum smtp_server_verb v)
+{
+	static const char *const names[SMTP_VERB_N] = {
+		"other", "ehlo", "helo", "mail", "rcpt", "data", "bdat", "rset",
+		"noop", "help", "vrfy", "expn", "quit", "starttls", "auth",
+	};
+	return v >= 0 && v < SMTP_VERB_N ? names[v] : "other";
+}
+
+void smtp_server_cmd_begin(struct smtp_server *s, enum smtp_server_verb verb)
+{
+	if (!s->cfg.cmd_cb)
+		return;
+	s->cmd_open = true;
+	s->cmd_verb = verb;
+	s->cmd_start_ns = clock_mono_ns();
+}
+
+/* "c.s.d" (class 2, 4 or 5; 1-3 digit subject and detail) at the start of text, followed
+ * by a space or the end; false when text does not start with one. */
+static bool smtp_server_ecode(const char *p, int e[3])
+{
+	static const int digits[3] = {1, 3, 3};
+	for (int i = 0; i < 3; i++) {
+		int v = 0, n = 0;
+		while (p[n] >= '0' && p[n] <= '9') {
+			if (++n > digits[i])
+				return false;
+			v = v * 10 + (p[n - 1] - '0');
+		}
+		p += n;
+		if (n == 0 || (i < 2 ? *p != '.' : *p != ' ' && *p != 0))
+			return false;
+		e[i] = v;
+		p++;
+	}
+	return e[0] == 2 || e[0] == 4 || e[0] == 5;
+}
+
+void smtp_server_cmd_end(struct smtp_server *s, int code, const char *text)
+{
+	if (!s->cmd_open || code == 334 || code == 354)
+		return;
+	s->cmd_open = false;
+	struct smtp_server_cmd_end e = {.verb = s->cmd_verb, .code = code, .ns = clock_mono_ns() - s->cmd_start_ns};
+	if (!text || !smtp_server_ecode(text, e.ecode))
+		e.ecode[0] = e.ecode[1] = e.ecode[2] = 0;
+	s->cfg.cmd_cb(s->cfg.cmd_ctx, &e);
+}
+
 /* Appends "<code><sep><text>[ (<id>)]\r\n" with non-printables made '?'. */
 static void smtp_server_out_line(struct smtp_server *s, int code, char sep, const char *text,
                                  bool id)
@@ -81,6 +131,8 @@ static void smtp_server_out_line(struct smtp_server *s, int code, char sep, cons
 	if (id)
 		buf_printf(&s->out, " (%s)", s->cfg.receivedid);
 	buf_puts(&s->out, "\r\n");
+	if (sep == ' ')
+		smtp_server_cmd_end(s, code, text);
 }
 
 void smtp_server_out(struct smtp_server *s, int code, const char *text)
@@ -234,7 +286,10 @@ static int smtp_server_step_cmd(struct smtp_server *s)
 	if (s->shutdown && !s->txn.mail)
 		return smtp_server_close_reply(s, 421, "4.3.2 service shutting down");
 	struct slice line;
-	switch (smtp_server_read_line(s, s->cfg.line_max, &line)) {
+	enum smtp_server_line r = smtp_server_read_line(s, s->cfg.line_max, &line);
+	if (r != SMTP_LINE_NONE)
+		smtp_server_cmd_begin(s, SMTP_VERB_OTHER); /* dispatch names the verb once known */
+	switch (r) {
 	case SMTP_LINE_OK:
 		return smtp_server_dispatch(s, line);
 	case SMTP_LINE_NONE:

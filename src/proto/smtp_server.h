@@ -63,6 +63,24 @@
 /** Listener kinds. */
 enum smtp_server_kind { SMTP_SERVER_MX = 0, SMTP_SERVER_SUBMISSION };
 
+/** Commands as the command observer names them (smtp_server_verb_name: "mail", ...). */
+enum smtp_server_verb {
+	SMTP_VERB_OTHER = 0, /**< unknown verb, or a line that is no command (bad syntax, too long) */
+	SMTP_VERB_EHLO, SMTP_VERB_HELO, SMTP_VERB_MAIL, SMTP_VERB_RCPT, SMTP_VERB_DATA, SMTP_VERB_BDAT,
+	SMTP_VERB_RSET, SMTP_VERB_NOOP, SMTP_VERB_HELP, SMTP_VERB_VRFY, SMTP_VERB_EXPN, SMTP_VERB_QUIT,
+	SMTP_VERB_STARTTLS, SMTP_VERB_AUTH,
+	SMTP_VERB_N,
+};
+
+/** One command as it ended: its verb, its final reply's code and enhanced code, and the
+ *  time from reading its line to queueing that reply (asks answered later included). */
+struct smtp_server_cmd_end {
+	enum smtp_server_verb verb;
+	int code;
+	int ecode[3];  /**< class, subject, detail of the enhanced code; {0,0,0} when none */
+	int64_t ns;
+};
+
 /** Per-connection configuration. Strings are borrowed and must outlive the engine. */
 struct smtp_server_cfg {
 	enum smtp_server_kind kind;
@@ -88,6 +106,13 @@ struct smtp_server_cfg {
 	/** Wall clock in Unix ms for HOLDUNTIL and FUTURERELEASE (NULL: clock_wall_ms). */
 	int64_t (*now_cb)(void *ctx);
 	void *now_ctx;
+	/** Optional command observer (metrics): called once per command when its final
+	 *  reply is queued. Intermediate replies (334, 354) do not end a command: an AUTH
+	 *  exchange ends with its 235/5xx, DATA with the reply after the data. Replies that
+	 *  answer no command (greeting, a closing 421 after a reply, a timeout while idle)
+	 *  are not reported. Runs inside engine calls; must not call into the engine. */
+	void (*cmd_cb)(void *ctx, const struct smtp_server_cmd_end *e);
+	void *cmd_ctx;
 };
 
 /** What smtp_server_step() reports. */
@@ -198,6 +223,9 @@ void smtp_server_take_message(struct smtp_server *s, struct buf *out);
 /** While DATA/BDAT is being read: moves the data received so far into out, so
  *  the actor can spool large messages (content checks keep running). */
 void smtp_server_data_take(struct smtp_server *s, struct buf *out);
+
+/** Lower-case name of a verb ("other" for SMTP_VERB_OTHER); static. */
+const char *smtp_server_verb_name(enum smtp_server_verb v);
 
 /** The pending HELO/EHLO name during the HELO ask. */
 const char *smtp_server_helo_pending(const struct smtp_server *s);

@@ -109,6 +109,7 @@ void smtp_server_accept(struct smtp_server *s)
 			smtp_server_ehlo_reply(s);
 		} else {
 			buf_printf(&s->out, "250 %s\r\n", s->cfg.hostname);
+			smtp_server_cmd_end(s, 250, NULL);
 			/* HELO clients must not pipeline (smtp.md §1). */
 			if (s->in_pos < s->in.len)
 				smtp_server_close_reply(s, 554, "5.5.0 protocol synchronization error");
@@ -123,6 +124,7 @@ void smtp_server_accept(struct smtp_server *s)
 	case SMTP_SERVER_MESSAGE:
 		buf_printf(&s->out, "250 2.0.0 %s (%s)\r\n",
 		           s->cfg.kind == SMTP_SERVER_MX ? "delivered" : "queued", s->cfg.receivedid);
+		smtp_server_cmd_end(s, 250, "2.0.0");
 		break;
 	default:
 		panic("smtp_server_accept for event %d", (int)ask);

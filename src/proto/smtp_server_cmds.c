@@ -24,6 +24,7 @@ enum smtp_cmd_flags {
 
 struct smtp_server_cmd {
 	const char *verb;
+	enum smtp_server_verb id;
 	unsigned flags;
 	int (*fn)(struct smtp_server *s, struct slice arg, bool has_arg);
 };
@@ -42,20 +43,20 @@ static int smtp_cmd_quit(struct smtp_server *s, struct slice arg, bool has_arg);
 static int smtp_cmd_starttls(struct smtp_server *s, struct slice arg, bool has_arg);
 
 static const struct smtp_server_cmd smtp_server_cmds[] = {
-	{"EHLO", 0, smtp_cmd_ehlo},
-	{"HELO", 0, smtp_cmd_helo},
-	{"MAIL", SMTP_CMD_NEED_HELO, smtp_cmd_mail},
-	{"RCPT", SMTP_CMD_NEED_HELO, smtp_cmd_rcpt},
-	{"DATA", SMTP_CMD_NEED_HELO | SMTP_CMD_NO_ARG, smtp_cmd_data},
-	{"BDAT", 0, smtp_cmd_bdat}, /* must read its chunk even when out of order */
-	{"RSET", SMTP_CMD_NO_ARG | SMTP_CMD_NOMAIL, smtp_cmd_rset},
-	{"NOOP", SMTP_CMD_NOMAIL, smtp_cmd_noop},
-	{"HELP", SMTP_CMD_NOMAIL, smtp_cmd_help},
-	{"VRFY", SMTP_CMD_NEED_HELO | SMTP_CMD_NOMAIL, smtp_cmd_vrfy},
-	{"EXPN", SMTP_CMD_NEED_HELO | SMTP_CMD_NOMAIL, smtp_cmd_vrfy},
-	{"QUIT", SMTP_CMD_NO_ARG, smtp_cmd_quit},
-	{"STARTTLS", SMTP_CMD_NEED_HELO, smtp_cmd_starttls},
-	{"AUTH", 0, smtp_server_cmd_auth}, /* smtp_server_auth.c */
+	{"EHLO", SMTP_VERB_EHLO, 0, smtp_cmd_ehlo},
+	{"HELO", SMTP_VERB_HELO, 0, smtp_cmd_helo},
+	{"MAIL", SMTP_VERB_MAIL, SMTP_CMD_NEED_HELO, smtp_cmd_mail},
+	{"RCPT", SMTP_VERB_RCPT, SMTP_CMD_NEED_HELO, smtp_cmd_rcpt},
+	{"DATA", SMTP_VERB_DATA, SMTP_CMD_NEED_HELO | SMTP_CMD_NO_ARG, smtp_cmd_data},
+	{"BDAT", SMTP_VERB_BDAT, 0, smtp_cmd_bdat}, /* must read its chunk even when out of order */
+	{"RSET", SMTP_VERB_RSET, SMTP_CMD_NO_ARG | SMTP_CMD_NOMAIL, smtp_cmd_rset},
+	{"NOOP", SMTP_VERB_NOOP, SMTP_CMD_NOMAIL, smtp_cmd_noop},
+	{"HELP", SMTP_VERB_HELP, SMTP_CMD_NOMAIL, smtp_cmd_help},
+	{"VRFY", SMTP_VERB_VRFY, SMTP_CMD_NEED_HELO | SMTP_CMD_NOMAIL, smtp_cmd_vrfy},
+	{"EXPN", SMTP_VERB_EXPN, SMTP_CMD_NEED_HELO | SMTP_CMD_NOMAIL, smtp_cmd_vrfy},
+	{"QUIT", SMTP_VERB_QUIT, SMTP_CMD_NO_ARG, smtp_cmd_quit},
+	{"STARTTLS", SMTP_VERB_STARTTLS, SMTP_CMD_NEED_HELO, smtp_cmd_starttls},
+	{"AUTH", SMTP_VERB_AUTH, 0, smtp_server_cmd_auth}, /* smtp_server_auth.c */
 };
 
 /* Strips CR LF; false for a bare LF ending. */
@@ -88,6 +89,7 @@ int smtp_server_dispatch(struct smtp_server *s, struct slice line)
 			c = &smtp_server_cmds[i];
 	if (!c)
 		return smtp_server_err(s, 500, "5.5.1 unknown command");
+	s->cmd_verb = c->id;
 	int ev;
 	if ((c->flags & SMTP_CMD_NEED_HELO) && !s->helo) {
 		ev = smtp_server_err(s, 503, "5.5.1 send EHLO first");
@@ -169,6 +171,7 @@ void smtp_server_ehlo_reply(struct smtp_server *s)
 	}
 	buf_printf(o, "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-CHUNKING\r\n"
 	              "250-LIMITS RCPTMAX=%zu\r\n250 SMTPUTF8\r\n", s->cfg.rcpt_max);
+	smtp_server_cmd_end(s, 250, NULL);
 }
 
 /* ---- MAIL / RCPT ---- */

@@ -70,6 +70,10 @@ struct smtp_server {
 	struct smtp_server_auth_req auth;
 	char auth_mech[32];
 	struct buf auth_data;
+	/* the command whose final reply is due (cfg.cmd_cb) */
+	bool cmd_open;
+	enum smtp_server_verb cmd_verb;
+	int64_t cmd_start_ns;
 };
 
 /* Output (smtp_server.c). */
@@ -83,6 +87,10 @@ void smtp_server_txn_bad(struct smtp_server *s);
 void smtp_server_data_start(struct smtp_server *s);
 int smtp_server_data_end(struct smtp_server *s);
 int64_t smtp_server_now(const struct smtp_server *s);
+/* Command observer: a command line was read (its verb may be refined later). */
+void smtp_server_cmd_begin(struct smtp_server *s, enum smtp_server_verb verb);
+/* A reply "code text" was queued: ends the open command unless it is a 334/354. */
+void smtp_server_cmd_end(struct smtp_server *s, int code, const char *text);
 /** Result of reading one line (with its LF) from the input. */
 enum smtp_server_line {
 	SMTP_LINE_NONE = 0,     /* no complete line yet */

@@ -69,7 +69,9 @@ class Rate(ServerCase):
 
     def test_rate_limit(self):
         # The start-up probe of TernServer.start() connected too: count what was accepted so far.
-        done = int(self.srv.metrics().get('tern_smtp_connections_total{result="accepted"}', 0))
+        m = self.srv.metrics()
+        done = int(sum(v for k, v in m.items() if k.startswith("tern_smtpserver_connection_total{"))
+                   - sum(v for k, v in m.items() if k.startswith("tern_smtp_connections_refused_total{")))
         self.assertLess(done, 5)
         for _ in range(5 - done):
             c = self.conn()
@@ -78,6 +80,9 @@ class Rate(ServerCase):
             c.close()
         refused(self.srv.ports["smtp"], TOO_FAST)
         refused(self.srv.ports["submission"], TOO_FAST)
+        m = self.srv.metrics()
+        self.assertEqual(m.get('tern_smtp_connections_refused_total{reason="too_fast"}'), 2)
+        self.assertEqual(m.get('tern_smtpserver_connection_total{kind="submission"}'), 1)
 
 
 class SlowAndMetrics(ServerCase):
@@ -128,10 +133,23 @@ class SlowAndMetrics(ServerCase):
         deadline = time.monotonic() + 5
         while delta('tern_smtp_bytes_total{dir="out"}') == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.assertEqual(delta('tern_smtp_connections_total{result="accepted"}'), 2)
-        self.assertEqual(delta('tern_smtp_auth_total{result="ok"}'), 1)
-        self.assertEqual(delta('tern_smtp_auth_total{result="failed"}'), 1)
-        self.assertEqual(delta('tern_smtp_auth_total{result="malformed"}'), 2)
+        self.assertEqual(delta('tern_smtpserver_connection_total{kind="submission"}'), 2)
+        self.assertEqual(delta('tern_smtpserver_connection_total{kind="mx"}'), 0)
+        auth = 'tern_authentication_total{kind="submission",variant="%s",result="%s"}'
+        self.assertEqual(delta(auth % ("plain", "ok")), 1)
+        self.assertEqual(delta(auth % ("plain", "badcreds")), 1)
+        self.assertEqual(delta(auth % ("plain", "malformed")), 1)
+        self.assertEqual(delta(auth % ("login", "aborted")), 1)
+        # One duration per command, labelled with its final reply (334 does not end AUTH).
+        cmd = 'tern_smtpserver_command_duration_seconds_count{kind="submission",cmd="%s",code="%s",ecode="%s"}'
+        self.assertEqual(delta(cmd % ("ehlo", 250, "")), 2)
+        self.assertEqual(delta(cmd % ("other", 500, "5.5.1")), 1)  # FOO: unknown verbs are "other"
+        self.assertEqual(delta(cmd % ("auth", 235, "2.7.0")), 1)
+        self.assertEqual(delta(cmd % ("auth", 535, "5.7.8")), 1)
+        self.assertEqual(delta(cmd % ("auth", 501, "5.5.2")), 1)
+        self.assertEqual(delta(cmd % ("auth", 501, "5.7.0")), 1)
+        self.assertEqual(delta(cmd % ("quit", 221, "2.0.0")), 2)
+        self.assertFalse([k for k in self.srv.metrics() if "FOO" in k or "foo" in k])
         self.assertEqual(delta('tern_smtp_replies_total{class="2xx"}'), 2 * 2 + 1 + 2)  # greet+EHLO, 235, QUITs
         self.assertEqual(delta('tern_smtp_replies_total{class="3xx"}'), 1)  # 334 for LOGIN
         self.assertEqual(delta('tern_smtp_replies_total{class="5xx"}'), 4)

@@ -52,6 +52,10 @@ class Helpers:
             body = "From: someone@sender.test\r\nSubject: hello\r\nMessage-Id: <m1@sender.test>\r\n\r\nhi\r\n"
         return c.cmd(body + ".")
 
+    def delta(self, before, key):
+        """How much the metric series key moved since the metrics snapshot before."""
+        return self.srv.metrics().get(key, 0.0) - before.get(key, 0.0)
+
     def queue_records(self):
         out = self.srv.cli("queue", "list").stdout
         return {int(l.split(" ", 1)[0]): l for l in out.splitlines() if l}
@@ -163,6 +167,7 @@ class IncomingDSN(ServerCase, Helpers):
 
     def test_notify_success_delivered_dsn(self):
         before = self.queue_records()
+        m0 = self.srv.metrics()
         r = self.send(["admin@example.test", "carol@example.test"], mail_params=" ENVID=env+2B1",
                       rcpt_params={"admin@example.test": " NOTIFY=SUCCESS ORCPT=rfc822;orig@example.test"})
         self.assertReply(r, 250, "2.0.0 delivered")
@@ -180,6 +185,8 @@ class IncomingDSN(ServerCase, Helpers):
         self.assertEqual(msg["References"], "<m1@sender.test>")
         self.assertIn("s=sel1", msg["DKIM-Signature"])
         self.assertTrue(self.dkim_ok(raw), "DKIM signature of the DSN does not verify")
+        self.assertEqual(self.delta(m0, 'tern_dkim_sign_total{key="ed25519"}'), 1)
+        self.assertEqual(self.delta(m0, 'tern_smtpserver_delivery_total{result="accept",reason="ok"}'), 1)
         self.assertEqual(blocks[0]["Reporting-MTA"], f"dns; {HOST}")
         self.assertTrue(blocks[0]["Received-From-MTA"].startswith("dns; "), blocks[0])
         self.assertEqual(blocks[0]["Original-Envelope-Id"], "env+2B1")
@@ -204,6 +211,7 @@ class IncomingDSN(ServerCase, Helpers):
         """bob is over quota: the message is delivered to admin, 250, and one failure DSN
         covers bob; NOTIFY=NEVER keeps a recipient out."""
         before = self.queue_records()
+        m0 = self.srv.metrics()
         body = ("From: someone@sender.test\r\nSubject: partly\r\nMessage-Id: <m2@sender.test>\r\n\r\n" +
                 "body line\r\n")
         r = self.send(["admin@example.test", "bob@other.test"], body=body, mail_params=" RET=FULL",
@@ -234,9 +242,13 @@ class IncomingDSN(ServerCase, Helpers):
         self.assertReply(r, 250)
         subjects = {self.parse_dsn(self.dump(q))[0]["Subject"] for q in self.new_records(before)}
         self.assertEqual(subjects, {"mail delivery report"})
+        # reporting.md §8: both messages were accepted for some recipients only
+        self.assertEqual(self.delta(m0, 'tern_smtpserver_delivery_total{result="accept",reason="partial"}'), 2)
+        self.assertEqual(self.delta(m0, 'tern_smtpserver_delivery_total{result="accept",reason="ok"}'), 0)
 
     def test_all_failed_and_multiple_errors(self):
         before = self.queue_records()
+        m0 = self.srv.metrics()
         # every recipient failed with the same code: that reply, no DSN
         self.assertReply(self.send(["bob@other.test"]), 452, "4.2.2 account storage full")
         # different codes: gone@example.test removed from the config between RCPT and DATA
@@ -272,6 +284,10 @@ class IncomingDSN(ServerCase, Helpers):
                                    "4.3.0 451 4.3.0 recipient no longer configured",
                                    f"4.3.0 multiple errors ({c.rid})"])
         self.assertEqual(self.new_records(before), {})
+        self.assertEqual(self.delta(m0, 'tern_smtpserver_delivery_total{result="reject",reason="quota"}'), 1)
+        self.assertEqual(self.delta(m0, 'tern_smtpserver_delivery_total{result="reject",reason="mixed"}'), 1)
+        key = 'tern_smtpserver_command_duration_seconds_count{kind="mx",cmd="data",code="451",ecode="4.3.0"}'
+        self.assertEqual(self.delta(m0, key), 1)
 
     def test_own_authentication_results_removed(self):
         """Fields claiming our host name go (RFC 8601 §5), others stay byte for byte, the body
@@ -334,11 +350,14 @@ class IncomingLimits(ServerCase, Helpers):
                                 "IncomingBytesPerMinute": [20000, 1000000, 1000000]}}
 
     def test_messages_per_minute(self):
+        m0 = self.srv.metrics()
         for i in range(3):
             self.assertReply(self.send(["admin@example.test"]), 250, "2.0.0 delivered")
         self.assertReply(self.send(["admin@example.test"]), 452, "4.2.2 rate limit reached, try again later")
         # per destination account
         self.assertReply(self.send(["dave@example.test"]), 250)
+        self.assertEqual(self.delta(m0, 'tern_smtpserver_delivery_total{result="accept",reason="ok"}'), 4)
+        self.assertEqual(self.delta(m0, 'tern_smtpserver_delivery_total{result="reject",reason="ratelimit"}'), 1)
 
     def test_bytes_per_minute(self):
         big = "From: someone@sender.test\r\nSubject: big\r\n\r\n" + ("x" * 998 + "\r\n") * 25

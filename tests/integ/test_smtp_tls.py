@@ -6,6 +6,7 @@ handshake is only checked to leave the server serving others."""
 import socket
 import ssl
 import subprocess
+import time
 
 from ternlib.smtpcase import ServerCase, main
 
@@ -24,7 +25,19 @@ class TLSMX(ServerCase):
     dns = True
     server_kwargs = dict(tls=True, submissions=True, submission={})
 
+    def metrics_delta(self, before, prefix, want, timeout=5):
+        """Waits (bounded) until the series starting with prefix moved by want; returns the move."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.srv.metrics()
+            d = sum(v for k, v in m.items() if k.startswith(prefix)) - \
+                sum(v for k, v in before.items() if k.startswith(prefix))
+            if d >= want or time.monotonic() > deadline:
+                return d
+            time.sleep(0.05)
+
     def test_openssl_starttls_tls13_and_tls12(self):
+        before = self.srv.metrics()
         for extra, proto in [((), "TLSv1.3"), (("-tls1_2",), "TLSv1.2")]:
             r = s_client(self.srv.ports["smtp"], self.srv.cert, "EHLO client.test\nMAIL FROM:<>\nQUIT\n",
                          extra=extra)
@@ -36,6 +49,10 @@ class TLSMX(ServerCase):
             self.assertNotIn("250-STARTTLS", lines)
             self.assertIn("250 2.1.0 ok", lines)
             self.assertEqual(lines[-1], "221 2.0.0 bye")
+        self.assertEqual(self.metrics_delta(before, "tern_smtpserver_delivery_starttls_total", 2), 2)
+        self.assertEqual(self.metrics_delta(before, "tern_smtpserver_delivery_starttls_errors_total", 0), 0)
+        cmd = 'tern_smtpserver_command_duration_seconds_count{kind="mx",cmd="starttls",code="220",ecode="2.0.0"}'
+        self.assertEqual(self.metrics_delta(before, cmd, 2), 2)
 
     def test_openssl_submission_starttls_and_submissions(self):
         r = s_client(self.srv.ports["submission"], self.srv.cert, "EHLO client.test\nQUIT\n")
@@ -129,6 +146,7 @@ class TLSMX(ServerCase):
         self.assertNotIn(b"250", got)  # no SMTP in plaintext; the handshake fails and the server closes
 
     def test_failed_handshake_closes(self):
+        before = self.srv.metrics()
         c = self.conn()
         c.ehlo()
         self.assertReply(c.cmd("STARTTLS"), 220)
@@ -142,6 +160,10 @@ class TLSMX(ServerCase):
             self.tls_ctx().wrap_socket(d.sock, server_hostname="other.example.test")
         # The server still serves new connections.
         self.assertReply(self.conn().ehlo(), 250)
+        self.assertEqual(self.metrics_delta(before, "tern_smtpserver_delivery_starttls_errors_total", 2), 2)
+        self.assertGreaterEqual(self.metrics_delta(
+            before, 'tern_smtpserver_delivery_starttls_errors_total{reason="protocol"}', 1), 1)
+        self.assertEqual(self.metrics_delta(before, "tern_smtpserver_delivery_starttls_total", 0), 0)
 
     def test_stalled_handshake_does_not_block_others(self):
         c = self.conn()

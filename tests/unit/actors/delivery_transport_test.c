@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "actors/delivery_metrics.h"
+#include "core/metrics.h"
 #include "delivery_harness.h"
 #include "dns_test_harness.h"
 #include "proto/smtp_client_live.h"
@@ -168,7 +170,10 @@ TEST(submissions_implicit_tls)
 
 TEST(requiretls_over_unverified_transport_fails_permanently)
 {
+	delivery_metrics_init();
+	int64_t nopolicy = metric_value(delivery_metrics.requiretls[DELIVERY_METRICS_RTLS_NOPOLICY]);
 	const struct h_result *res = send1(yaml_relay("SMTP", "NoSTARTTLS: true"), "relay", 1);
+	CHECK_INT(metric_value(delivery_metrics.requiretls[DELIVERY_METRICS_RTLS_NOPOLICY]) - nopolicy, 1);
 	if (res) {
 		CHECK_INT(res->outcome, 2);
 		CHECK_INT(res->code, 554);

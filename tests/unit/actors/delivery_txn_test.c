@@ -6,6 +6,8 @@
  * localserve (one transaction per recipient), and the source address. */
 #include "check.h"
 
+#include "actors/delivery_metrics.h"
+#include "core/metrics.h"
 #include "delivery_harness.h"
 #include "proto/tls.h"
 
@@ -384,7 +386,10 @@ TEST(failed_starttls_redialed_in_plaintext)
 	struct h_mx mx = {0};
 	if (!mx_start(&mx, "m", "127.0.0.21", "\"tls_broken\": true"))
 		return;
+	delivery_metrics_init();
+	int64_t fallbacks = metric_value(delivery_metrics.plaintext_fallback);
 	const struct h_result *res = one((struct h_rec){0}, "127.0.0.21");
+	CHECK_INT(metric_value(delivery_metrics.plaintext_fallback) - fallbacks, 1);
 	if (res)
 		CHECK_INT(res->outcome, 0);
 	CHECK_INT(h_mx_count(&mx, "conn", NULL), 2);
@@ -402,6 +407,7 @@ TEST(failed_starttls_redialed_in_plaintext)
 	}
 	CHECK_INT(h_mx_count(&mx, "conn", NULL), 3);
 	CHECK_INT(h_mx_count(&mx, "txn", NULL), 1);
+	CHECK_INT(metric_value(delivery_metrics.plaintext_fallback) - fallbacks, 1); /* none for the report */
 	h_mx_stop(&mx);
 }
 
@@ -425,7 +431,10 @@ TEST(requiretls_without_starttls_is_permanent)
 	struct h_mx mx = {0};
 	if (!mx_start(&mx, "m", "127.0.0.21", NULL))
 		return;
+	delivery_metrics_init();
+	int64_t nopolicy = metric_value(delivery_metrics.requiretls[DELIVERY_METRICS_RTLS_NOPOLICY]);
 	const struct h_result *res = one((struct h_rec){.rtls = 1}, "127.0.0.21");
+	CHECK_INT(metric_value(delivery_metrics.requiretls[DELIVERY_METRICS_RTLS_NOPOLICY]) - nopolicy, 1);
 	if (res) {
 		CHECK_INT(res->outcome, 2);
 		CHECK_INT(res->code, 554);
