@@ -3,7 +3,9 @@
 Clients: Python smtplib (PLAIN, LOGIN, CRAM-MD5), our own SCRAM client written from
 the RFCs (ternlib/scram.py, hashlib/hmac only), channel bindings from two TLS stacks
 (Python ssl `tls-unique` on TLS 1.2; `openssl s_client -keymatexport` for
-`tls-exporter` on TLS 1.3), and Cyrus SASL's `smtptest` as a client nobody here wrote.
+`tls-exporter` on TLS 1.3), and two clients nobody here wrote: GNU SASL's `gsasl`
+(libgsasl + GnuTLS; SCRAM-SHA-1/256-PLUS succeed with tls-exporter on TLS 1.3 and
+tls-unique on TLS 1.2) and Cyrus SASL's `smtptest`.
 
 smtptest and -PLUS: smtptest 3.6.1 (cyrus-clients, libsasl2 2.1.28) sends
 `AUTH SCRAM-SHA-256` — the mechanism name without -PLUS — with a GS2 header
@@ -27,6 +29,7 @@ from ternlib.smtpcase import PASSWORD, ServerCase, main
 
 USER = "app@example.test"
 SMTPTEST = "/usr/lib/cyrus/bin/smtptest"
+GSASL = "/usr/bin/gsasl"
 HIGH = [1000, 1000, 1000]
 
 
@@ -313,6 +316,35 @@ class Auth(AuthCase):
         self.assertIn("Authentication failed.", r.stdout)
         r = self.smtptest("PLAIN", password="wrong")
         self.assertIn("S: 535 5.7.8 authentication failed", r.stdout)
+
+    # ---- GNU SASL's gsasl (libgsasl + GnuTLS), a second client nobody here wrote ----
+
+    def gsasl(self, mech, priority=None, password=PASSWORD):
+        args = [GSASL, "--smtp", "--connect", f"127.0.0.1:{self.srv.ports['submission']}",
+                "--x509-ca-file", self.srv.cert, "--hostname", self.srv.hostname, "--verbose",
+                "-m", mech, "-a", USER, "-p", password]
+        if priority:
+            args += ["--priority", priority]
+        return subprocess.run(args, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+    def test_gsasl_scram_plus_both_bindings(self):
+        """SCRAM-*-PLUS end to end with GNU SASL: tls-exporter on TLS 1.3 (RFC 9266) and
+        tls-unique on TLS 1.2 (RFC 5929), each ending in 235; a wrong password gets 535."""
+        for mech in ("SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"):
+            for prio, cb in ((None, b"p=tls-exporter,"), ("NORMAL:-VERS-ALL:+VERS-TLS1.2", b"p=tls-unique,")):
+                r = self.gsasl(mech, prio)
+                out = r.stdout + r.stderr
+                # gsasl sends the client-first message after an empty 334, on a line of its own.
+                m = re.search(r"^AUTH (\S+)\n334 ?\n(\S+)$", r.stdout, re.M)
+                self.assertTrue(m, out)
+                self.assertEqual(m.group(1), mech)
+                self.assertTrue(base64.b64decode(m.group(2)).startswith(cb), (mech, prio, out))
+                self.assertIn("(TLS1.2)" if prio else "(TLS1.3)", out)
+                self.assertRegex(r.stdout, r"(?m)^235 2\.7\.0 ", (mech, prio, out))
+                self.assertEqual(r.returncode, 0, out)
+        r = self.gsasl("SCRAM-SHA-256-PLUS", password="wrong")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotRegex(r.stdout, r"(?m)^235 ")
 
     def test_smtptest_plus(self):
         for tls12 in (False, True):
