@@ -129,7 +129,8 @@ def banner_checks(banner):
     assert "/webapi/" in banner and "/admin/" in banner and "/account/" in banner and "/metrics" in banner
     assert "tern@localhost" in banner and "terntern" in banner and "ternadmin" in banner
     assert f"swaks --server {IP}:1587" in banner
-    assert "curl -u tern@localhost:terntern" in banner and "/webapi/v0/Send" in banner
+    # The webapi is not served yet: the banner must not offer a curl command that fails.
+    assert "curl" not in banner and "/webapi/v0/Send) is not in this build yet" in banner
 
 
 def submit():
