@@ -8,46 +8,18 @@ delivery attempts by attempt/transport/tlsmode/result, dials, reuse, the client'
 commands, open connections."""
 import os
 import smtplib
-import socket
-import subprocess
 import time
 
 from ternlib import check
-from ternlib.server import TernServer, free_port
+from ternlib.relay import relay_server, start_sink
+from ternlib.server import free_port
 
-DOMAINS = """Domains:
-  example.test: {}
-Accounts:
-  admin:
-    Domain: example.test
-    Destinations:
-      admin@example.test: {}
-  app:
-    Domain: example.test
-    Destinations:
-      app@example.test: {}
-    MaxOutgoingMessagesPerDay: -1
-    MaxFirstTimeRecipientsPerDay: -1
-Routes:
-  - ToDomain: [dead.test]
+ROUTES = """  - ToDomain: [dead.test]
     Transport: dead
   - Transport: sink
 """
 
 MSG = "From: a@example.org\r\nTo: b@remote.test\r\nSubject: metrics\r\n\r\nhello\r\n"
-
-
-def start_sink(port, out):
-    p = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "100"],
-                         stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("smtp-sink did not start")
 
 
 def wait_for(srv, what, cond, timeout=60):
@@ -76,15 +48,7 @@ def total(m, prefix):
 
 def test_spec_metrics_move_with_a_relayed_message():
     sink_port, dead_port = free_port(), free_port()  # nothing listens on dead_port
-    srv = TernServer(name="tern-metrics", domains=DOMAINS,
-                     submission={"NoRequireSTARTTLS": True, "RelayNetworks": ["127.0.0.0/8"],
-                                 "RelayAccount": "app", "RelayAnySender": True},
-                     extra_static=f"""Transports:
-  sink:
-    SMTP: {{Host: 127.0.0.1, Port: {sink_port}, NoSTARTTLS: true}}
-  dead:
-    SMTP: {{Host: 127.0.0.1, Port: {dead_port}, NoSTARTTLS: true}}
-""")
+    srv = relay_server("tern-metrics", {"sink": sink_port, "dead": dead_port}, routes=ROUTES)
     sink_out = open(os.path.join(srv.dir, "sink.out"), "wb")
     sink = start_sink(sink_port, sink_out)
     try:

@@ -5,58 +5,20 @@ queue must drain; run under the sanitizer build this also shakes out races betwe
 the queue, the router and the connections (bounded: a few thousand messages)."""
 import os
 import re
-import socket
 import subprocess
 import time
 
 from ternlib import check
-from ternlib.server import TernServer, free_port
+from ternlib.relay import relay_server, start_sink
+from ternlib.server import free_port
 
 N = int(os.environ.get("TERN_RELAY_N", "3000"))
 
-DOMAINS = """Domains:
-  example.test: {}
-Accounts:
-  admin:
-    Domain: example.test
-    Destinations:
-      admin@example.test: {}
-  app:
-    Domain: example.test
-    Destinations:
-      app@example.test: {}
-    MaxOutgoingMessagesPerDay: -1
-    MaxFirstTimeRecipientsPerDay: -1
-Routes:
-  - Transport: sink
-"""
-
-
-def start_sink(port, out):
-    """smtp-sink with -c: it keeps printing its running count of received messages."""
-    p = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-c", f"127.0.0.1:{port}", "1000"],
-                         stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("smtp-sink did not start")
-
-
 def test_relay_smtp_source_to_sink_exactly_once():
     sink_port = free_port()
-    srv = TernServer(name="tern-relay", domains=DOMAINS,
-                     submission={"NoRequireSTARTTLS": True, "RelayNetworks": ["127.0.0.0/8"],
-                                 "RelayAccount": "app", "RelayAnySender": True},
-                     extra_static=f"""Transports:
-  sink:
-    SMTP: {{Host: 127.0.0.1, Port: {sink_port}, NoSTARTTLS: true}}
-""")
+    srv = relay_server("tern-relay", {"sink": sink_port})
     sink_out = open(os.path.join(srv.dir, "sink.out"), "wb")
-    sink = start_sink(sink_port, sink_out)
+    sink = start_sink(sink_port, sink_out, ["-c"], backlog=1000)
     try:
         srv.start()
         r = subprocess.run(["/usr/sbin/smtp-source", "-s", "20", "-m", str(N), "-l", "1024", "-f", "a@example.org",

@@ -11,47 +11,24 @@ import os
 import re
 import shutil
 import smtplib
-import subprocess
 import tempfile
 import threading
 import time
 
 from ternlib import check
-from ternlib.server import TernServer, free_port
+from ternlib.relay import relay_server, start_sink
+from ternlib.server import free_port
 
 N = int(os.environ.get("TERN_CRASH_N", "1200"))
 CLIENTS = 4
 
-DOMAINS = """Domains:
-  example.test: {}
-Accounts:
-  admin:
-    Domain: example.test
-    Destinations:
-      admin@example.test: {}
-  app:
-    Domain: example.test
-    Destinations:
-      app@example.test: {}
-    MaxOutgoingMessagesPerDay: -1
-    MaxFirstTimeRecipientsPerDay: -1
-Routes:
-  - Transport: sink
-"""
-
-
-def start_sink(directory, port):
-    """smtp-sink with -c (running count on stdout) and -D (every transaction appended
-    to one dump file). As root it drops to nobody, so the directory is world-writable."""
+def start_dump_sink(directory, port):
+    """smtp-sink with -c (running count on stdout) and -D (every transaction appended to
+    one dump file); it runs as nobody, so the directory is world-writable."""
     os.makedirs(directory, exist_ok=True)
     os.chmod(directory, 0o1777)
-    out = open(os.path.join(directory, "count"), "wb")
-    argv = ["/usr/sbin/smtp-sink", "-c", "-D", os.path.join(directory, "dump")]
-    if os.geteuid() == 0:
-        argv += ["-u", "nobody"]
-    p = subprocess.Popen(argv + [f"127.0.0.1:{port}", "256"], stdout=out, stderr=subprocess.STDOUT)
-    out.close()
-    return p
+    with open(os.path.join(directory, "count"), "wb") as out:
+        return start_sink(port, out, ["-c", "-D", os.path.join(directory, "dump")], backlog=256)
 
 
 def sink_count(directory):
@@ -87,15 +64,9 @@ def wait_for(what, fn, seconds):
 
 def test_kill9_during_delivery_burst_loses_nothing():
     sink_port = free_port()
-    srv = TernServer(name="tern-crash", domains=DOMAINS,
-                     submission={"NoRequireSTARTTLS": True, "RelayNetworks": ["127.0.0.0/8"],
-                                 "RelayAccount": "app", "RelayAnySender": True},
-                     extra_static=f"""Transports:
-  sink:
-    SMTP: {{Host: 127.0.0.1, Port: {sink_port}, NoSTARTTLS: true}}
-""")
+    srv = relay_server("tern-crash", {"sink": sink_port})
     sink_dir = tempfile.mkdtemp(prefix="tern-crash-sink-")  # outside srv.dir (0700): smtp-sink runs as nobody
-    sink = start_sink(sink_dir, sink_port)
+    sink = start_dump_sink(sink_dir, sink_port)
     try:
         srv.start()
         out = srv.cli("queue", "holdrule", "add").stdout.strip()

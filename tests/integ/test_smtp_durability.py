@@ -3,7 +3,6 @@ messages while the server is killed with SIGKILL at a random moment; after a
 restart every message that got "250" must be in the queue, intact (its body
 hash matches), and nothing half-written may show up. Repeated several times,
 bounded in time. Delivery is paused with a hold rule so the queue only grows."""
-import hashlib
 import os
 import random
 import smtplib
@@ -12,27 +11,12 @@ import threading
 import time
 
 from ternlib import check
+from ternlib.relay import ACCOUNTS, SUBMISSION
 from ternlib.server import TERN_BIN, TernServer
 
 CLIENTS = 8
 ROUNDS = int(os.environ.get("TERN_KILL_ROUNDS", "5"))
 DEADLINE = time.time() + float(os.environ.get("TERN_KILL_SECONDS", "120"))
-
-DOMAINS = """Domains:
-  example.test: {}
-Accounts:
-  admin:
-    Domain: example.test
-    Destinations:
-      admin@example.test: {}
-  app:
-    Domain: example.test
-    Destinations:
-      app@example.test: {}
-    MaxOutgoingMessagesPerDay: -1
-    MaxFirstTimeRecipientsPerDay: -1
-"""
-
 
 def body_for(token):
     return (f"From: app@example.test\r\nTo: r{token}@remote.test\r\nSubject: durability {token}\r\n"
@@ -66,8 +50,7 @@ def queued(srv):
 
 
 def test_kill9_loop_nothing_acknowledged_is_lost():
-    srv = TernServer(submission={"NoRequireSTARTTLS": True, "RelayNetworks": ["127.0.0.0/8"],
-                                 "RelayAccount": "app"}, domains=DOMAINS)
+    srv = TernServer(submission=SUBMISSION, domains=ACCOUNTS)
     total_acked = kills = 0
     try:
         srv.start()
