@@ -23,8 +23,8 @@
 #include "core/netaddr.h"
 #include "core/timer.h"
 #include "core/xmalloc.h"
+#include "proto/http_head.h"
 
-#define HEAD_MAX 8192
 #define REQUEST_MS 10000
 #define MAX_SOCKS 64
 
@@ -45,7 +45,7 @@ struct mhttp_conn {
 static int socks[MAX_SOCKS];
 static int nsocks;
 
-static void respond(struct mhttp_conn *c)
+static void respond(struct mhttp_conn *c, enum http_head_route route, bool head_only)
 {
 	c->answered = true;
 	timer_stop(&c->t);
@@ -53,13 +53,10 @@ static void respond(struct mhttp_conn *c)
 	buf_init(&out);
 	buf_init(&body);
 	const char *status = "200 OK";
-	char *line_end = memchr(c->head.p, '\r', c->head.len);
-	size_t ll = line_end ? (size_t)(line_end - (char *)c->head.p) : 0;
-	struct slice line = slice_of(c->head.p, ll);
-	if (!slice_prefix_nocase(line, "GET ") && !slice_prefix_nocase(line, "HEAD ")) {
+	if (route == HTTP_HEAD_BAD_METHOD) {
 		status = "405 Method Not Allowed";
 		buf_puts(&body, "method not allowed\n");
-	} else if (!memmem(line.p, line.len, " /metrics ", 10) && !memmem(line.p, line.len, " /metrics?", 10)) {
+	} else if (route == HTTP_HEAD_NOT_FOUND) {
 		status = "404 Not Found";
 		buf_puts(&body, "not found; see /metrics\n");
 	} else {
@@ -67,7 +64,7 @@ static void respond(struct mhttp_conn *c)
 	}
 	buf_printf(&out, "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 	                 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, body.len);
-	if (!slice_prefix_nocase(line, "HEAD "))
+	if (!head_only)
 		buf_append(&out, body.p, body.len);
 	netconn_write(&c->nc, out.p, out.len);
 	netconn_close_after_flush(&c->nc);
@@ -82,11 +79,13 @@ static void data_cb(struct netconn *nc)
 		return;
 	buf_append(&c->head, nc->in.p, nc->in.len);
 	buf_reset(&nc->in);
-	if (memmem(c->head.p, c->head.len, "\r\n\r\n", 4)) {
-		respond(c);
+	bool head_only;
+	enum http_head_route route = http_head_route(buf_slice(&c->head), &head_only);
+	if (route != HTTP_HEAD_INCOMPLETE) {
+		respond(c, route, head_only);
 		return;
 	}
-	if (c->head.len > HEAD_MAX) {
+	if (c->head.len > HTTP_HEAD_MAX) {
 		timer_stop(&c->t);
 		c->answered = true;
 		netconn_close(nc);

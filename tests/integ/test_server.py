@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from ternlib import check
-from ternlib.server import TERN_BIN, TernServer
+from ternlib.server import TERN_BIN, TernServer, free_port
 
 
 def run(*args, **kw):
@@ -47,6 +47,39 @@ def test_status_metrics_second_server_and_stale_socket():
         assert os.path.exists(os.path.join(srv.dir, "data", "ctl")), "the killed server's socket stays behind"
         srv.start()  # replaces the stale socket and binds the ports again at once
         assert srv.cli("status").returncode == 0
+        srv.stop_clean()
+    finally:
+        srv.close()
+
+
+def curl(*args):
+    r = subprocess.run(["curl", "-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}", *args],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    body, _, code = r.stdout.rpartition("\n")
+    return int(code), body
+
+
+def test_metrics_http_with_curl():
+    """MetricsHTTP answers a real HTTP client: GET /metrics (also with a query) is the
+    Prometheus text, HEAD has the headers only, other paths 404, other methods 405."""
+    port = free_port()
+    srv = TernServer(name="tern-mhttp", listener_fields={"MetricsHTTP": {"Enabled": True, "Port": port}})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        srv.start()
+        code, body = curl(base + "/metrics")
+        assert code == 200 and "# TYPE tern_smtp_sessions gauge" in body, (code, body[:200])
+        assert "tern_smtpserver_connection_total" in body or "tern_store_commits_total" in body
+        code, body = curl(base + "/metrics?name=x")
+        assert code == 200 and "tern_smtp_sessions" in body
+        r = subprocess.run(["curl", "-sS", "-I", "--max-time", "10", base + "/metrics"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.stdout.startswith("HTTP/1.1 200") and "Content-Length:" in r.stdout, r.stdout
+        assert "text/plain; version=0.0.4" in r.stdout, r.stdout
+        assert curl(base + "/") == (404, "not found; see /metrics\n")
+        assert curl(base + "/metricsx") == (404, "not found; see /metrics\n")
+        assert curl("-X", "POST", "--data", "x", base + "/metrics") == (405, "method not allowed\n")
         srv.stop_clean()
     finally:
         srv.close()
