@@ -3,7 +3,8 @@
  * DESIGN: one accept actor per bound socket and one short-lived actor per
  * connection, both on one pool worker: read the request head (bounded to
  * 8 KiB, 10 s), answer `GET /metrics` with the text exposition format and
- * anything else with 404/405, then close. No keep-alive: a scrape every few
+ * anything else with 404/405 (431 for a head over the limit, 408 when it does
+ * not come in time), then close. No keep-alive: a scrape every few
  * seconds does not need it, and it keeps the state machine to three steps. */
 #include "actors/metrics_http.h"
 
@@ -45,23 +46,18 @@ struct mhttp_conn {
 static int socks[MAX_SOCKS];
 static int nsocks;
 
-static void respond(struct mhttp_conn *c, enum http_head_route route, bool head_only)
+/* Writes the one response of this connection and closes after it (body_text NULL: the metrics). */
+static void answer(struct mhttp_conn *c, const char *status, const char *body_text, bool head_only)
 {
 	c->answered = true;
 	timer_stop(&c->t);
 	struct buf out, body;
 	buf_init(&out);
 	buf_init(&body);
-	const char *status = "200 OK";
-	if (route == HTTP_HEAD_BAD_METHOD) {
-		status = "405 Method Not Allowed";
-		buf_puts(&body, "method not allowed\n");
-	} else if (route == HTTP_HEAD_NOT_FOUND) {
-		status = "404 Not Found";
-		buf_puts(&body, "not found; see /metrics\n");
-	} else {
+	if (body_text)
+		buf_puts(&body, body_text);
+	else
 		metric_render(&body);
-	}
 	buf_printf(&out, "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 	                 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, body.len);
 	if (!head_only)
@@ -80,15 +76,21 @@ static void data_cb(struct netconn *nc)
 	buf_append(&c->head, nc->in.p, nc->in.len);
 	buf_reset(&nc->in);
 	bool head_only;
-	enum http_head_route route = http_head_route(buf_slice(&c->head), &head_only);
-	if (route != HTTP_HEAD_INCOMPLETE) {
-		respond(c, route, head_only);
+	switch (http_head_route(buf_slice(&c->head), &head_only)) {
+	case HTTP_HEAD_METRICS:
+		answer(c, "200 OK", NULL, head_only);
 		return;
+	case HTTP_HEAD_NOT_FOUND:
+		answer(c, "404 Not Found", "not found; see /metrics\n", head_only);
+		return;
+	case HTTP_HEAD_BAD_METHOD:
+		answer(c, "405 Method Not Allowed", "method not allowed\n", false);
+		return;
+	case HTTP_HEAD_INCOMPLETE:
+		break;
 	}
 	if (c->head.len > HTTP_HEAD_MAX) {
-		timer_stop(&c->t);
-		c->answered = true;
-		netconn_close(nc);
+		answer(c, "431 Request Header Fields Too Large", "request head over 8 KiB\n", false);
 		return;
 	}
 	netconn_read(nc);
@@ -113,8 +115,7 @@ static const struct netconn_ops conn_ops = {.data_cb = data_cb, .eof_cb = eof_cb
 static void timeout_cb(struct timer *t)
 {
 	struct mhttp_conn *c = t->ctx;
-	c->answered = true;
-	netconn_close(&c->nc);
+	answer(c, "408 Request Timeout", "no complete request head within 10 s\n", false);
 }
 
 static void conn_start(struct actor *a)

@@ -2,7 +2,9 @@
 server, status/metrics through DataDir/ctl, exit statuses, a second server on the same
 DataDir refused with a clear message, the stale control socket of a killed server replaced."""
 import os
+import socket
 import subprocess
+import time
 
 from ternlib import check
 from ternlib.server import TERN_BIN, TernServer, free_port
@@ -60,6 +62,18 @@ def curl(*args):
     return int(code), body
 
 
+def raw_http(port, text, wait=10):
+    """Sends text (no blank line: an unfinished head) and reads until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as c:
+        c.sendall(text.encode())
+        out = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
 def test_metrics_http_with_curl():
     """MetricsHTTP answers a real HTTP client: GET /metrics (also with a query) is the
     Prometheus text, HEAD has the headers only, other paths 404, other methods 405."""
@@ -80,6 +94,13 @@ def test_metrics_http_with_curl():
         assert curl(base + "/") == (404, "not found; see /metrics\n")
         assert curl(base + "/metricsx") == (404, "not found; see /metrics\n")
         assert curl("-X", "POST", "--data", "x", base + "/metrics") == (405, "method not allowed\n")
+        # A head over 8 KiB gets 431, one that never ends gets 408 after 10 s; both close.
+        too_long = "GET /metrics HTTP/1.1\r\n" + "X-Pad: " + "a" * 9000 + "\r\n"
+        assert raw_http(port, too_long).startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+        t0 = time.monotonic()
+        reply = raw_http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n", wait=20)
+        assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), reply[:100]
+        assert 9 <= time.monotonic() - t0 < 20
         srv.stop_clean()
     finally:
         srv.close()
