@@ -25,6 +25,7 @@
 #include "core/xmalloc.h"
 #include "proto/authres.h"
 #include "proto/dkim_verify.h"
+#include "proto/dns_result.h"
 #include "proto/dmarc.h"
 #include "proto/rfc5322.h"
 #include "proto/rfc5322_addr.h"
@@ -184,18 +185,8 @@ static void start_iprev(struct smtp_session *s)
 	ma->stage = MA_PTR;
 	ma->iprev = "temperror";
 	ma->q.type = MAILAUTH_DNS_PTR;
-	const uint8_t *a = s->peer.a;
-	if (s->peer.family == 4) {
-		snprintf(ma->q.name, sizeof ma->q.name, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]);
-	} else {
-		char *o = ma->q.name;
-		static const char hex[] = "0123456789abcdef";
-		for (int i = 15; i >= 0; i--) {
-			*o++ = hex[a[i] & 15], *o++ = '.';
-			*o++ = hex[a[i] >> 4], *o++ = '.';
-		}
-		strcpy(o, "ip6.arpa");
-	}
+	_Static_assert(sizeof ma->q.name >= DNS_NAME_MAX + 1, "dns_name_reverse writes DNS_NAME_MAX + 1 bytes");
+	dns_name_reverse(s->peer.a, s->peer.family == 4 ? 4 : 16, ma->q.name);
 	ask(s);
 }
 
