@@ -89,17 +89,10 @@ static void health_set(const char *zone, enum health h, int64_t for_ms)
 /* `<reversed ip>.<zone>` into out; false when it does not fit a DNS name. */
 static bool query_name(const struct netaddr *ip, const char *zone, char out[SMTP_DNSBL_NAME_MAX + 1])
 {
-	char rev[80];
-	if (ip->family == 4) {
-		snprintf(rev, sizeof rev, "%u.%u.%u.%u", ip->a[3], ip->a[2], ip->a[1], ip->a[0]);
-	} else {
-		static const char hex[] = "0123456789abcdef";
-		char *o = rev;
-		for (int i = 15; i >= 0; i--) {
-			*o++ = hex[ip->a[i] & 15], *o++ = '.';
-			*o++ = hex[ip->a[i] >> 4], *o++ = i ? '.' : 0;
-		}
-	}
+	/* The reverse-lookup name without its ".in-addr.arpa" / ".ip6.arpa". */
+	char rev[DNS_NAME_MAX + 1];
+	dns_name_reverse(ip->a, ip->family == 4 ? 4 : 16, rev);
+	rev[strlen(rev) - strlen(ip->family == 4 ? ".in-addr.arpa" : ".ip6.arpa")] = 0;
 	int n = snprintf(out, SMTP_DNSBL_NAME_MAX + 1, "%s.%s", rev, zone);
 	return n > 0 && n <= SMTP_DNSBL_NAME_MAX;
 }
