@@ -55,6 +55,25 @@ def make_cert(directory, hostname, name="tls"):
     return cert, key
 
 
+# domains.conf of a TernServer unless the test gives its own: the admin account (the
+# Postmaster) and `app`, which may send without the per-day limits.
+DEFAULT_DOMAINS = """Domains:
+  example.test:
+    LocalpartCatchallSeparator: "+"
+Accounts:
+  admin:
+    Domain: example.test
+    Destinations:
+      admin@example.test: {}
+  app:
+    Domain: example.test
+    Destinations:
+      app@example.test: {}
+      noreply@example.test: {}
+    MaxOutgoingMessagesPerDay: -1
+    MaxFirstTimeRecipientsPerDay: -1
+"""
+
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer")
 
 
@@ -126,22 +145,7 @@ Listeners:
         with open(os.path.join(self.dir, "tern.conf"), "w") as f:
             f.write(conf)
         if domains is None:
-            domains = """Domains:
-  example.test:
-    LocalpartCatchallSeparator: "+"
-Accounts:
-  admin:
-    Domain: example.test
-    Destinations:
-      admin@example.test: {}
-  app:
-    Domain: example.test
-    Destinations:
-      app@example.test: {}
-      noreply@example.test: {}
-    MaxOutgoingMessagesPerDay: -1
-    MaxFirstTimeRecipientsPerDay: -1
-"""
+            domains = DEFAULT_DOMAINS
         with open(os.path.join(self.dir, "domains.conf"), "w") as f:
             f.write(domains)
 
