@@ -74,6 +74,18 @@ Accounts:
     MaxFirstTimeRecipientsPerDay: -1
 """
 
+def terminate(proc, timeout=40):
+    """SIGTERM, then SIGKILL after timeout seconds; returns the exit status (None: no process)."""
+    if not proc:
+        return None
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer")
 
 
@@ -183,14 +195,7 @@ Listeners:
         return r
 
     def stop(self, timeout=40):
-        if not self.proc:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = terminate(self.proc, timeout)
         self.proc = None
         return rc
 
