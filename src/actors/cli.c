@@ -81,10 +81,7 @@ static int password_from_stdin(const struct cli_opts *o, char **words)
 {
 	struct buf pw;
 	buf_init(&pw);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, stdin)) > 0 && pw.len < 65536)
-		buf_append(&pw, tmp, n);
+	buf_read_stream(&pw, stdin, 65536);
 	while (pw.len && (pw.p[pw.len - 1] == '\n' || pw.p[pw.len - 1] == '\r'))
 		pw.len--;
 	char *argv[5] = {words[0], words[1], words[2], words[3], buf_cstr(&pw)};

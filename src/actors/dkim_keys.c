@@ -50,10 +50,7 @@ struct dkim_privkey *dkim_keys_load_file(const char *path, const char **err)
 		return NULL;
 	struct buf pem;
 	buf_init(&pem);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0 && pem.len < DKIM_KEYS_FILE_MAX)
-		buf_append(&pem, tmp, n);
+	buf_read_stream(&pem, f, DKIM_KEYS_FILE_MAX);
 	fclose(f);
 	struct dkim_privkey *k = dkim_privkey_load(buf_slice(&pem), err);
 	if (pem.p) /* NULL for an empty file */

@@ -27,6 +27,7 @@
 
 #include "actors/config_cmds.h"
 #include "actors/confgen.h"
+#include "actors/dkim_keys.h"
 #include "conf/conf.h"
 #include "conf/conf_domains.h"
 #include "conf/conf_static.h"
@@ -110,22 +111,10 @@ static int dkim_keys(struct quickstart *q)
 		if (confgen_path(path, q->confdir, q->keyfile[i], &q->err) != 0)
 			return -1;
 		created(q, path);
-		struct buf pem;
-		buf_init(&pem);
-		const char *why = "cannot read the file";
-		struct dkim_privkey *k = NULL;
-		FILE *f = fopen(path, "r");
-		if (f) {
-			char tmp[4096];
-			size_t n;
-			while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-				buf_append(&pem, tmp, n);
-			fclose(f);
-			k = dkim_privkey_load(buf_slice(&pem), &why);
-		}
-		buf_free(&pem);
+		const char *why;
+		struct dkim_privkey *k = dkim_keys_load_file(path, &why);
 		if (!k) {
-			buf_printf(&q->err, "%s: %s", path, why);
+			buf_printf(&q->err, "%s: %s", path, why ? why : "cannot read the file");
 			return -1;
 		}
 		dkim_sign_dns_record(k, &q->dkim_record[i]);

@@ -81,6 +81,15 @@ void buf_append(struct buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
+int buf_read_stream(struct buf *b, FILE *f, size_t max)
+{
+	char tmp[4096];
+	size_t n;
+	while (b->len < max && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		buf_append(b, tmp, n);
+	return ferror(f) ? -1 : 0;
+}
+
 void buf_puts(struct buf *b, const char *s)
 {
 	buf_append(b, s, strlen(s));

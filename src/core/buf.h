@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /** A borrowed, length-delimited view of bytes (not NUL-terminated). */
@@ -69,6 +70,9 @@ void buf_putc(struct buf *b, uint8_t c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Appends vprintf output. */
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/** Appends what f yields until end of file, stopping once len reaches max (so at most one
+ * read of 4 KiB past it). Returns 0, or -1 when fread reported an error. f stays open. */
+int buf_read_stream(struct buf *b, FILE *f, size_t max);
 /** Drops the first n bytes (n <= len), moving the rest down. */
 void buf_consume(struct buf *b, size_t n);
 /** Sets len to 0, keeping the storage. */

@@ -110,10 +110,7 @@ struct dmarc_psl *dmarc_psl_load(const char *path)
 		return NULL;
 	struct buf b;
 	buf_init(&b);
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0 && b.len < DMARC_PSL_FILE_MAX)
-		buf_append(&b, tmp, n);
+	buf_read_stream(&b, f, DMARC_PSL_FILE_MAX);
 	fclose(f);
 	struct dmarc_psl *psl = dmarc_psl_parse(buf_slice(&b));
 	buf_free(&b);

@@ -6,12 +6,11 @@ port has no listener. Each step must move the spec-named series by exactly what
 happened: incoming connections and commands with their reply codes, submissions,
 delivery attempts by attempt/transport/tlsmode/result, dials, reuse, the client's
 commands, open connections."""
-import os
 import smtplib
 import time
 
 from ternlib import check
-from ternlib.relay import relay_server, start_sink
+from ternlib.relay import relay_to_sink
 from ternlib.server import free_port
 
 ROUTES = """  - ToDomain: [dead.test]
@@ -47,11 +46,8 @@ def total(m, prefix):
 
 
 def test_spec_metrics_move_with_a_relayed_message():
-    sink_port, dead_port = free_port(), free_port()  # nothing listens on dead_port
-    srv = relay_server("tern-metrics", {"sink": sink_port, "dead": dead_port}, routes=ROUTES)
-    sink_out = open(os.path.join(srv.dir, "sink.out"), "wb")
-    sink = start_sink(sink_port, sink_out)
-    try:
+    dead_port = free_port()  # nothing listens on it
+    with relay_to_sink("tern-metrics", more_transports={"dead": dead_port}, routes=ROUTES) as (srv, _):
         srv.start()
         # The start-up probe's MX session must be gone before the snapshot.
         before = wait_for(srv, "idle server", lambda m: m.get("tern_smtp_sessions") == 0)
@@ -102,11 +98,6 @@ def test_spec_metrics_move_with_a_relayed_message():
         assert delta(m, 'tern_queue_connection_total{result="ok"}') == 1
         assert m.get("tern_queue_messages") == 1  # waits for its retry
         srv.stop_clean()
-    finally:
-        sink.kill()
-        sink.wait()
-        sink_out.close()
-        srv.close()
 
 
 if __name__ == "__main__":

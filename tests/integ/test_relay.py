@@ -9,17 +9,12 @@ import subprocess
 import time
 
 from ternlib import check
-from ternlib.relay import relay_server, start_sink
-from ternlib.server import free_port
+from ternlib.relay import relay_to_sink
 
 N = int(os.environ.get("TERN_RELAY_N", "3000"))
 
 def test_relay_smtp_source_to_sink_exactly_once():
-    sink_port = free_port()
-    srv = relay_server("tern-relay", {"sink": sink_port})
-    sink_out = open(os.path.join(srv.dir, "sink.out"), "wb")
-    sink = start_sink(sink_port, sink_out, ["-c"], backlog=1000)
-    try:
+    with relay_to_sink("tern-relay", ["-c"], backlog=1000) as (srv, sink):
         srv.start()
         r = subprocess.run(["/usr/sbin/smtp-source", "-s", "20", "-m", str(N), "-l", "1024", "-f", "a@example.org",
                             "-t", "b@remote.test", f"127.0.0.1:{srv.ports['submission']}"],
@@ -43,11 +38,6 @@ def test_relay_smtp_source_to_sink_exactly_once():
             counts = [int(x) for x in re.findall(rb"mesg=(\d+)", f.read())]
         assert counts and counts[-1] == N, f"sink counted {counts[-1:] or 0} messages, want {N}"
         srv.stop_clean()
-    finally:
-        sink.kill()
-        sink.wait()
-        sink_out.close()
-        srv.close()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import threading
 import time
 
 from ternlib import check
-from ternlib.relay import ACCOUNTS, SUBMISSION
+from ternlib.relay import SUBMISSION
 from ternlib.server import TERN_BIN, TernServer
 
 CLIENTS = 8
@@ -50,7 +50,7 @@ def queued(srv):
 
 
 def test_kill9_loop_nothing_acknowledged_is_lost():
-    srv = TernServer(submission=SUBMISSION, domains=ACCOUNTS)
+    srv = TernServer(submission=SUBMISSION)
     total_acked = kills = 0
     try:
         srv.start()

@@ -8,13 +8,12 @@ wait is bounded in time.
 import os
 import random
 import select
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 
-from ternlib.server import TERN_BIN
+from ternlib.server import TERN_BIN, terminate
 
 PORTS = {"smtp": 1025, "submission": 1587, "submissions": 1465, "imap": 1143, "imaps": 1993,
          "http": 1080, "https": 1443, "metrics": 1081}
@@ -97,12 +96,7 @@ class Localserve:
     def stop(self, timeout=40):
         if not self.proc:
             return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = terminate(self.proc, timeout)
         self.proc.stdout.close()
         self.proc = None
         return rc

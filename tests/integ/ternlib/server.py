@@ -55,6 +55,37 @@ def make_cert(directory, hostname, name="tls"):
     return cert, key
 
 
+# domains.conf of a TernServer unless the test gives its own: the admin account (the
+# Postmaster) and `app`, which may send without the per-day limits.
+DEFAULT_DOMAINS = """Domains:
+  example.test:
+    LocalpartCatchallSeparator: "+"
+Accounts:
+  admin:
+    Domain: example.test
+    Destinations:
+      admin@example.test: {}
+  app:
+    Domain: example.test
+    Destinations:
+      app@example.test: {}
+      noreply@example.test: {}
+    MaxOutgoingMessagesPerDay: -1
+    MaxFirstTimeRecipientsPerDay: -1
+"""
+
+def terminate(proc, timeout=40):
+    """SIGTERM, then SIGKILL after timeout seconds; returns the exit status (None: no process)."""
+    if not proc:
+        return None
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer")
 
 
@@ -126,22 +157,7 @@ Listeners:
         with open(os.path.join(self.dir, "tern.conf"), "w") as f:
             f.write(conf)
         if domains is None:
-            domains = """Domains:
-  example.test:
-    LocalpartCatchallSeparator: "+"
-Accounts:
-  admin:
-    Domain: example.test
-    Destinations:
-      admin@example.test: {}
-  app:
-    Domain: example.test
-    Destinations:
-      app@example.test: {}
-      noreply@example.test: {}
-    MaxOutgoingMessagesPerDay: -1
-    MaxFirstTimeRecipientsPerDay: -1
-"""
+            domains = DEFAULT_DOMAINS
         with open(os.path.join(self.dir, "domains.conf"), "w") as f:
             f.write(domains)
 
@@ -179,14 +195,7 @@ Accounts:
         return r
 
     def stop(self, timeout=40):
-        if not self.proc:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = terminate(self.proc, timeout)
         self.proc = None
         return rc
 
