@@ -171,13 +171,9 @@ def test_special_end_of_data_submission():
 
 
 def wait_queue(pred, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        q, ret = cli("queue", "list"), cli("queue", "retired", "list")
-        if pred(q, ret):
-            return q, ret
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: queue {q!r} retired {ret!r}\n{LS.log()[-4000:]}")
+    return check.wait_until(what, lambda: (cli("queue", "list"), cli("queue", "retired", "list")),
+                            lambda v: pred(*v), timeout, 0.2,
+                            describe=lambda v: f"queue {v[0]!r} retired {v[1]!r}\n{LS.log()[-4000:]}")
 
 
 def line_for(listing, rcpt):

@@ -7,7 +7,6 @@ happened: incoming connections and commands with their reply codes, submissions,
 delivery attempts by attempt/transport/tlsmode/result, dials, reuse, the client's
 commands, open connections."""
 import smtplib
-import time
 
 from ternlib import check
 from ternlib.relay import relay_to_sink
@@ -23,15 +22,8 @@ MSG = "From: a@example.org\r\nTo: b@remote.test\r\nSubject: metrics\r\n\r\nhello
 
 def wait_for(srv, what, cond, timeout=60):
     """Polls the metrics until cond(metrics) holds; returns them."""
-    deadline = time.time() + timeout
-    while True:
-        m = srv.metrics()
-        if cond(m):
-            return m
-        if time.time() > deadline:
-            brief = {k: v for k, v in m.items() if "_bucket" not in k and v}
-            raise AssertionError(f"timed out waiting for {what}: {brief}")
-        time.sleep(0.1)
+    return check.wait_until(what, srv.metrics, cond, timeout,
+                            describe=lambda m: {k: v for k, v in m.items() if "_bucket" not in k and v})
 
 
 def submit(srv, rcpt):

@@ -53,15 +53,6 @@ def submit(port, ids, acked, lock):
                 acked.add(i)
 
 
-def wait_for(what, fn, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if fn():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-
-
 def test_kill9_during_delivery_burst_loses_nothing():
     sink_port = free_port()
     srv = relay_server("tern-crash", {"sink": sink_port})
@@ -84,7 +75,8 @@ def test_kill9_during_delivery_burst_loses_nothing():
 
         srv.cli("queue", "holdrule", "remove", rule.group(1))
         assert re.match(r"\d+ messages changed$", srv.cli("queue", "unhold").stdout.strip())
-        wait_for("a third of the burst at the sink", lambda: sink_count(sink_dir) >= N // 3, 120)
+        check.wait_until("a third of the burst at the sink", lambda: sink_count(sink_dir) >= N // 3, timeout=120,
+                         interval=0.05)
         srv.kill9()
         at_kill = sink_count(sink_dir)
         with open(srv.log_path, "rb") as f:
@@ -102,13 +94,13 @@ def test_kill9_during_delivery_burst_loses_nothing():
             if n != last[0]:
                 last[:] = [n, time.time()]
             return time.time() - last[1] > 3
-        wait_for("delivery to settle after the restart", settled, 180)
+        check.wait_until("delivery to settle after the restart", settled, timeout=180)
         waiting = srv.cli("queue", "list").stdout.splitlines()
         assert len(waiting) <= flight_max, f"{len(waiting)} records wait, more than the credit {flight_max}"
         out = srv.cli("queue", "schedule", "-now", "0").stdout.strip()
         assert re.match(r"\d+ messages changed$", out), out
-        wait_for("the queue to drain after the restart",
-                 lambda: sink_count(sink_dir) >= N and srv.cli("queue", "list").stdout == "", 180)
+        check.wait_until("the queue to drain after the restart",
+                         lambda: sink_count(sink_dir) >= N and srv.cli("queue", "list").stdout == "", timeout=180)
         srv.stop_clean()
         sink.terminate()  # the dump and the counter are complete once smtp-sink has exited
         sink.wait(timeout=10)

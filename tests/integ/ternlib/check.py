@@ -1,7 +1,21 @@
 """A tiny test runner: functions named test_* in the calling module run in order;
 failures are reported and the process exits non-zero. Prints `N passed, N failed`."""
 import sys
+import time
 import traceback
+
+
+def wait_until(what, probe, ok=bool, timeout=30, interval=0.1, describe=repr):
+    """Calls probe() until ok(value) holds and returns that value; after timeout seconds
+    fails with what and describe(last value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = probe()
+        if ok(v):
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}: {describe(v)}")
+        time.sleep(interval)
 
 
 def run(module_globals):
