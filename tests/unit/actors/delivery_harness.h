@@ -31,6 +31,7 @@ extern char **environ;
 
 #define H_WAIT_MS 30000 /* upper bound of any wait */
 #define H_RESULTS_MAX 4096
+#define H_CONFS_MAX 64 /* configs one test binary may parse */
 
 /* The router code asks server_get() only when env.queue is 0; tests always set it. */
 struct server *server_get(void)
@@ -318,6 +319,10 @@ static __attribute__((unused)) const struct h_result *h_result(uint64_t id)
 
 /* ---- routers ---- */
 
+static struct conf_static *h_confs[H_CONFS_MAX]; /* live until exit: routers borrow them */
+static int h_nconfs;
+
+/* Parses yaml (exits on error); the harness keeps the config until h_conf_free_all(). */
 static __attribute__((unused)) struct conf_static *h_conf(const char *yaml)
 {
 	struct conf_static *st = NULL;
@@ -328,7 +333,17 @@ static __attribute__((unused)) struct conf_static *h_conf(const char *yaml)
 		exit(1);
 	}
 	buf_free(&err);
+	ASSERT(h_nconfs < H_CONFS_MAX);
+	h_confs[h_nconfs++] = st;
 	return st;
+}
+
+/* Frees every config h_conf made (at exit, after the routers that borrowed them stopped). */
+static __attribute__((unused)) void h_conf_free_all(void)
+{
+	for (int i = 0; i < h_nconfs; i++)
+		conf_static_free(h_confs[i]);
+	h_nconfs = 0;
 }
 
 /* Sends WORK_REQ for ids to the router. */

@@ -13,8 +13,6 @@
 
 static int P;
 static struct tls_ctx *client_tls; /* opportunistic STARTTLS needs a context, nothing trusted */
-static struct conf_static *confs[32];
-static int nconfs;
 
 static uint64_t router_full(const char *listeners_yaml, bool localserve)
 {
@@ -25,8 +23,6 @@ static uint64_t router_full(const char *listeners_yaml, bool localserve)
 	         "Listeners:\n%s",
 	         listeners_yaml ? listeners_yaml : "  local:\n    IPs: [127.0.0.1]\n");
 	struct conf_static *st = h_conf(yaml);
-	ASSERT(nconfs < 32);
-	confs[nconfs++] = st;
 	struct delivery_env env = {.st = st, .store = h_store, .queue = hq_id, .direct_port = (uint16_t)P,
 	                           .localserve = localserve, .local_port = (uint16_t)P, .tls = client_tls};
 	return delivery_router_start_env(&env, NULL);
@@ -465,8 +461,7 @@ int main(int argc, char **argv)
 	int rc = P ? check_main(argc, argv) : 1;
 	worker_pool_stop();
 	h_store_close();
-	for (int i = 0; i < nconfs; i++)
-		conf_static_free(confs[i]);
+	h_conf_free_all();
 	tls_ctx_free(&client_tls);
 	tls_thread_exit();
 	return rc;
