@@ -210,6 +210,18 @@ void delivery_conn_socket_closed(struct delivery_conn *c)
 
 /* ---- dialing ---- */
 
+/* The host failed before the session (451 secode text, a temporary failure): note it, close. */
+static void fail_close(struct delivery_conn *c, const char *secode, enum delivery_fail fail, const char *text)
+{
+	struct delivery_res res = {0};
+	delivery_res_local(&res, DELIVERY_TEMPORARY, 451, secode, "%s", text);
+	res.fail = fail;
+	delivery_conn_host_failed(c, &res, true);
+	delivery_res_free(&res);
+	c->state = DC_CLOSING;
+	netconn_close(&c->nc);
+}
+
 static void connected(struct delivery_conn *c)
 {
 	c->ip = c->p.ips[c->ip_i];
@@ -224,13 +236,7 @@ static void connected(struct delivery_conn *c)
 		return;
 	}
 	if (!c->p.tls) {
-		struct delivery_res res = {0};
-		delivery_res_local(&res, DELIVERY_TEMPORARY, 451, "4.7.0", "no TLS client context for implicit TLS");
-		res.fail = DELIVERY_FAIL_LOCAL;
-		delivery_conn_host_failed(c, &res, true);
-		delivery_res_free(&res);
-		c->state = DC_CLOSING;
-		netconn_close(&c->nc);
+		fail_close(c, "4.7.0", DELIVERY_FAIL_LOCAL, "no TLS client context for implicit TLS");
 		return;
 	}
 	c->state = DC_TLS_IMPLICIT;
@@ -328,16 +334,9 @@ static void timer_cb(struct timer *t)
 		c->connect_timed_out = true;
 		io_cancel(&c->cop);
 		break;
-	case DC_TLS_IMPLICIT: {
-		struct delivery_res res = {0};
-		delivery_res_local(&res, DELIVERY_TEMPORARY, 451, "4.4.2", "timeout during TLS handshake");
-		res.fail = DELIVERY_FAIL_TIMEOUT;
-		delivery_conn_host_failed(c, &res, true);
-		delivery_res_free(&res);
-		c->state = DC_CLOSING;
-		netconn_close(&c->nc);
+	case DC_TLS_IMPLICIT:
+		fail_close(c, "4.4.2", DELIVERY_FAIL_TIMEOUT, "timeout during TLS handshake");
 		break;
-	}
 	case DC_SESSION:
 		delivery_conn_session_timeout(c);
 		break;

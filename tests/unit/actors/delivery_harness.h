@@ -8,10 +8,8 @@
 #include "check.h"
 
 #include <jansson.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,15 +20,15 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "proto/smtp_client_live.h"
 #include "store/store.h"
 #include "store/store_msgdata.h"
 #include "store/store_rec.h"
 #include "store/store_tmp.h"
 
-extern char **environ;
-
 #define H_WAIT_MS 30000 /* upper bound of any wait */
 #define H_RESULTS_MAX 4096
+#define H_CONFS_MAX 64 /* configs one test binary may parse */
 
 /* The router code asks server_get() only when env.queue is 0; tests always set it. */
 struct server *server_get(void)
@@ -318,6 +316,10 @@ static __attribute__((unused)) const struct h_result *h_result(uint64_t id)
 
 /* ---- routers ---- */
 
+static struct conf_static *h_confs[H_CONFS_MAX]; /* live until exit: routers borrow them */
+static int h_nconfs;
+
+/* Parses yaml (exits on error); the harness keeps the config until h_conf_free_all(). */
 static __attribute__((unused)) struct conf_static *h_conf(const char *yaml)
 {
 	struct conf_static *st = NULL;
@@ -328,7 +330,17 @@ static __attribute__((unused)) struct conf_static *h_conf(const char *yaml)
 		exit(1);
 	}
 	buf_free(&err);
+	ASSERT(h_nconfs < H_CONFS_MAX);
+	h_confs[h_nconfs++] = st;
 	return st;
+}
+
+/* Frees every config h_conf made (at exit, after the routers that borrowed them stopped). */
+static __attribute__((unused)) void h_conf_free_all(void)
+{
+	for (int i = 0; i < h_nconfs; i++)
+		conf_static_free(h_confs[i]);
+	h_nconfs = 0;
 }
 
 /* Sends WORK_REQ for ids to the router. */
@@ -357,51 +369,17 @@ struct h_mx {
 	char out[128];
 };
 
-static __attribute__((unused)) const char *h_src(void)
-{
-	static char dir[1024];
-	const char *env = getenv("TERN_SRC");
-	if (env)
-		return env;
-	snprintf(dir, sizeof dir, "%s", __FILE__);
-	char *cut = strstr(dir, "/tests/unit/actors/");
-	if (cut)
-		*cut = 0;
-	return dir;
-}
-
 /* Starts mxsim.py with a JSON config; false when it could not bind. */
 static __attribute__((unused)) bool h_mx_start(struct h_mx *mx, const char *json)
 {
-	char script[1200];
-	snprintf(script, sizeof script, "%s/tests/integ/smtp_servers/mxsim.py", h_src());
+	char script[4200]; /* live_src() is up to 4095 bytes */
+	snprintf(script, sizeof script, "%s/tests/integ/smtp_servers/mxsim.py", live_src());
 	snprintf(mx->out, sizeof mx->out, "%s/mx-%d.jsonl", h_dir, (int)clock_mono_ms() % 100000000);
 	unlink(mx->out);
 	char *argv[] = {"/usr/bin/python3", script, mx->out, (char *)json, NULL};
-	int pfd[2];
-	if (pipe(pfd) < 0)
+	char line[256];
+	if (!live_spawn_line(&mx->pid, argv, line, sizeof line))
 		return false;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_addclose(&fa, pfd[0]);
-	int rc = posix_spawn(&mx->pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (rc != 0) {
-		close(pfd[0]);
-		return false;
-	}
-	char line[256] = {0};
-	size_t n = 0;
-	struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-	while (n < sizeof line - 1 && !memchr(line, '\n', n) && poll(&p, 1, 15000) == 1) {
-		ssize_t k = read(pfd[0], line + n, sizeof line - 1 - n);
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	close(pfd[0]);
 	if (strncmp(line, "ready", 5) != 0) {
 		fprintf(stderr, "mxsim: %s\n", line);
 		waitpid(mx->pid, NULL, 0);
@@ -413,19 +391,7 @@ static __attribute__((unused)) bool h_mx_start(struct h_mx *mx, const char *json
 
 static __attribute__((unused)) void h_mx_stop(struct h_mx *mx)
 {
-	if (mx->pid <= 0)
-		return;
-	kill(mx->pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(mx->pid, NULL, WNOHANG) == mx->pid) {
-			mx->pid = 0;
-			return;
-		}
-		usleep(50000);
-	}
-	kill(mx->pid, SIGKILL);
-	waitpid(mx->pid, NULL, 0);
-	mx->pid = 0;
+	live_kill(&mx->pid);
 }
 
 /* Every event recorded so far (caller decrefs). */

@@ -15,8 +15,6 @@
 
 static int P; /* the port every MX receiver listens on (the router's direct port) */
 static uint64_t r_nsd, r_servfail;
-static struct conf_static *confs[64]; /* live until exit: routers borrow them */
-static int nconfs;
 
 static uint64_t router(uint64_t resolver, const char *queue_yaml)
 {
@@ -28,8 +26,6 @@ static uint64_t router(uint64_t resolver, const char *queue_yaml)
 	         "Queue: {%s}\n",
 	         queue_yaml ? queue_yaml : "");
 	struct conf_static *st = h_conf(yaml);
-	ASSERT(nconfs < 64);
-	confs[nconfs++] = st;
 	struct delivery_env env = {.st = st, .store = h_store, .resolver = resolver, .queue = hq_id,
 	                           .direct_port = (uint16_t)P};
 	return delivery_router_start_env(&env, NULL);
@@ -492,8 +488,7 @@ int main(int argc, char **argv)
 	worker_pool_stop();
 	h_store_close();
 	stop_servers();
-	for (int i = 0; i < nconfs; i++)
-		conf_static_free(confs[i]);
+	h_conf_free_all();
 	(void)q_name;
 	return rc;
 }

@@ -20,8 +20,6 @@ static int P;
 static uint64_t r_nsd;
 static struct tls_ctx *client_tls;
 static char cert_ok[256], key_ok[256], cert_other[256], key_other[256];
-static struct conf_static *confs[64];
-static int nconfs;
 
 static uint64_t router(const char *transports_yaml)
 {
@@ -33,8 +31,6 @@ static uint64_t router(const char *transports_yaml)
 	         "Transports:\n%s",
 	         transports_yaml);
 	struct conf_static *st = h_conf(yaml);
-	ASSERT(nconfs < 64);
-	confs[nconfs++] = st;
 	struct delivery_env env = {.st = st, .store = h_store, .resolver = r_nsd, .queue = hq_id,
 	                           .tls = client_tls, .direct_port = (uint16_t)P};
 	return delivery_router_start_env(&env, NULL);
@@ -369,8 +365,7 @@ int main(int argc, char **argv)
 	tls_ctx_free(&client_tls);
 	h_store_close();
 	stop_servers();
-	for (int i = 0; i < nconfs; i++)
-		conf_static_free(confs[i]);
+	h_conf_free_all();
 	(void)q_name;
 	tls_thread_exit();
 	return rc;

@@ -13,8 +13,6 @@
 
 static int P;
 static struct tls_ctx *client_tls; /* opportunistic STARTTLS needs a context, nothing trusted */
-static struct conf_static *confs[32];
-static int nconfs;
 
 static uint64_t router_full(const char *listeners_yaml, bool localserve)
 {
@@ -25,8 +23,6 @@ static uint64_t router_full(const char *listeners_yaml, bool localserve)
 	         "Listeners:\n%s",
 	         listeners_yaml ? listeners_yaml : "  local:\n    IPs: [127.0.0.1]\n");
 	struct conf_static *st = h_conf(yaml);
-	ASSERT(nconfs < 32);
-	confs[nconfs++] = st;
 	struct delivery_env env = {.st = st, .store = h_store, .queue = hq_id, .direct_port = (uint16_t)P,
 	                           .localserve = localserve, .local_port = (uint16_t)P, .tls = client_tls};
 	return delivery_router_start_env(&env, NULL);
@@ -151,23 +147,36 @@ TEST(mixed_results_multiline_5xx_kept_whole)
 	h_mx_stop(&mx);
 }
 
-static void eight_bit(const char *addr, const char *caps, const char *want_mail)
+/* One record (prefix, body, sizes as h_add) to the literal [addr] through a fresh router;
+ * returns its result (after the router stopped). */
+static const struct h_result *deliver(const char *prefix, const char *body, const size_t *sizes,
+                                      struct h_rec rec, const char *addr)
 {
-	struct h_mx mx = {0};
-	if (!mx_start(&mx, "m", addr, caps))
-		return;
 	char domain[64];
 	snprintf(domain, sizeof domain, "[%s]", addr);
+	rec.to_domain = domain;
 	uint64_t id;
-	struct h_rec rec = {.to_domain = domain, .has8bit = true};
-	const char *body = "Subject: caf\xc3\xa9\r\n\r\n\xe2\x82\xac 100\r\n";
-	h_add("", body, NULL, &rec, 1, &id);
+	h_add(prefix, body, sizes, &rec, 1, &id);
 	h_clear();
 	uint64_t r = router();
 	h_work(r, &id, 1, "", domain, 1);
 	h_wait_results(1);
 	h_router_stop(r);
-	const struct h_result *res = h_result(id);
+	return h_result(id);
+}
+
+static const struct h_result *one(struct h_rec rec, const char *addr)
+{
+	return deliver("", MSG, NULL, rec, addr);
+}
+
+static void eight_bit(const char *addr, const char *caps, const char *want_mail)
+{
+	struct h_mx mx = {0};
+	if (!mx_start(&mx, "m", addr, caps))
+		return;
+	const char *body = "Subject: caf\xc3\xa9\r\n\r\n\xe2\x82\xac 100\r\n";
+	const struct h_result *res = deliver("", body, NULL, (struct h_rec){.has8bit = true}, addr);
 	if (res)
 		CHECK_INT(res->outcome, 0);
 	json_t *t = h_mx_event(&mx, "txn", 0);
@@ -193,15 +202,9 @@ TEST(dsn_parameters_passed_on)
 	struct h_mx mx = {0};
 	if (!mx_start(&mx, "m", "127.0.0.21", NULL))
 		return;
-	uint64_t id;
-	struct h_rec rec = {.to_domain = "[127.0.0.21]", .notify = "SUCCESS,FAILURE", .orcpt = "rfc822;orig@src.test",
-	                    .envid = "env 1", .ret = "HDRS"};
-	h_add("", MSG, NULL, &rec, 1, &id);
-	h_clear();
-	uint64_t r = router();
-	h_work(r, &id, 1, "", "[127.0.0.21]", 1);
-	h_wait_results(1);
-	h_router_stop(r);
+	struct h_rec rec = {.notify = "SUCCESS,FAILURE", .orcpt = "rfc822;orig@src.test", .envid = "env 1",
+	                    .ret = "HDRS"};
+	const struct h_result *res = one(rec, "127.0.0.21");
 	json_t *t = h_mx_event(&mx, "txn", 0);
 	if (t) {
 		CHECK(strstr(h_jstr(t, "mail"), "RET=HDRS") != NULL);
@@ -210,7 +213,6 @@ TEST(dsn_parameters_passed_on)
 		CHECK(strstr(h_jidx(t, "rcpts", 0), "ORCPT=rfc822;orig@src.test") != NULL);
 		json_decref(t);
 	}
-	const struct h_result *res = h_result(id);
 	if (res)
 		CHECK(res->remote_dsn);
 	h_mx_stop(&mx);
@@ -229,15 +231,7 @@ static void chunks(const char *caps)
 		buf_printf(&body, "%sline %d of the message\r\n", i % 7 == 0 ? "." : "", i);
 	char *data = buf_cstr(&body);
 	size_t sizes[] = {1000, 70000, 3, 0};
-	uint64_t id;
-	struct h_rec rec = {.to_domain = "[127.0.0.21]"};
-	h_add("X-Prefix: 1\r\n", data, sizes, &rec, 1, &id);
-	h_clear();
-	uint64_t r = router();
-	h_work(r, &id, 1, "", "[127.0.0.21]", 1);
-	h_wait_results(1);
-	h_router_stop(r);
-	const struct h_result *res = h_result(id);
+	const struct h_result *res = deliver("X-Prefix: 1\r\n", data, sizes, (struct h_rec){0}, "127.0.0.21");
 	if (res)
 		CHECK_INT(res->outcome, 0);
 	json_t *t = h_mx_event(&mx, "txn", 0);
@@ -266,14 +260,8 @@ static void dsn_utf8(const char *caps, const char *want)
 	struct h_mx mx = {0};
 	if (!mx_start(&mx, "m", "127.0.0.21", caps))
 		return;
-	uint64_t id;
-	struct h_rec rec = {.to_domain = "[127.0.0.21]", .dsn_utf8 = "Subject: utf8 \xc3\xa9\r\n\r\nUTF-8 DSN\r\n"};
-	h_add("", "Subject: ascii\r\n\r\nASCII DSN\r\n", NULL, &rec, 1, &id);
-	h_clear();
-	uint64_t r = router();
-	h_work(r, &id, 1, "", "[127.0.0.21]", 1);
-	h_wait_results(1);
-	h_router_stop(r);
+	struct h_rec rec = {.dsn_utf8 = "Subject: utf8 \xc3\xa9\r\n\r\nUTF-8 DSN\r\n"};
+	deliver("", "Subject: ascii\r\n\r\nASCII DSN\r\n", NULL, rec, "127.0.0.21");
 	json_t *t = h_mx_event(&mx, "txn", 0);
 	if (t) {
 		CHECK(strstr(h_jstr(t, "body"), want) != NULL);
@@ -293,15 +281,7 @@ TEST(smtputf8_missing_is_permanent_554_5_6_7)
 	struct h_mx mx = {0};
 	if (!mx_start(&mx, "m", "127.0.0.27", CAPS_LIM))
 		return;
-	uint64_t id;
-	struct h_rec rec = {.to_local = "j\xc3\xb6rg", .to_domain = "[127.0.0.27]", .smtputf8 = true};
-	h_add("", MSG, NULL, &rec, 1, &id);
-	h_clear();
-	uint64_t r = router();
-	h_work(r, &id, 1, "", "[127.0.0.27]", 1);
-	h_wait_results(1);
-	h_router_stop(r);
-	const struct h_result *res = h_result(id);
+	const struct h_result *res = one((struct h_rec){.to_local = "j\xc3\xb6rg", .smtputf8 = true}, "127.0.0.27");
 	if (res) {
 		CHECK_INT(res->outcome, 2);
 		CHECK_INT(res->code, 554);
@@ -361,22 +341,6 @@ TEST(source_address_from_smtp_listener)
 		json_decref(c);
 	}
 	h_mx_stop(&mx);
-}
-
-/* One record (rec) to [addr] through a fresh router; its result. */
-static const struct h_result *one(struct h_rec rec, const char *addr)
-{
-	char domain[64];
-	snprintf(domain, sizeof domain, "[%s]", addr);
-	rec.to_domain = domain;
-	uint64_t id;
-	h_add("", MSG, NULL, &rec, 1, &id);
-	h_clear();
-	uint64_t r = router();
-	h_work(r, &id, 1, "", domain, 1);
-	h_wait_results(1);
-	h_router_stop(r);
-	return h_result(id);
 }
 
 /* badinput.md #67: a failed opportunistic handshake is redialed in plaintext, but not
@@ -465,8 +429,7 @@ int main(int argc, char **argv)
 	int rc = P ? check_main(argc, argv) : 1;
 	worker_pool_stop();
 	h_store_close();
-	for (int i = 0; i < nconfs; i++)
-		conf_static_free(confs[i]);
+	h_conf_free_all();
 	tls_ctx_free(&client_tls);
 	tls_thread_exit();
 	return rc;

@@ -48,8 +48,10 @@ static inline const char *live_src(void)
 	return buf;
 }
 
-/* Starts argv[0] with stdout on a pipe and reads the port it prints (python peers). */
-static inline bool live_spawn_port(struct live_server *srv, char *const argv[])
+/* Starts argv[0] with stdout on a pipe and reads its first line into line (cap bytes,
+ * NUL-terminated; waits at most 15 s). False when it could not start; *pid is the child
+ * either way once it started, for live_kill. */
+static inline bool live_spawn_line(pid_t *pid, char *const argv[], char *line, size_t cap)
 {
 	int pfd[2];
 	if (pipe(pfd) < 0)
@@ -58,42 +60,57 @@ static inline bool live_spawn_port(struct live_server *srv, char *const argv[])
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
 	posix_spawn_file_actions_addclose(&fa, pfd[0]);
-	int rc = posix_spawn(&srv->pid, argv[0], &fa, NULL, argv, environ);
+	int rc = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
 	if (rc != 0) {
 		close(pfd[0]);
 		return false;
 	}
-	char line[32] = {0};
+	memset(line, 0, cap);
 	size_t n = 0;
 	struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-	while (n < sizeof line - 1 && !memchr(line, '\n', n) && poll(&p, 1, 15000) == 1) {
-		ssize_t r = read(pfd[0], line + n, sizeof line - 1 - n);
+	while (n < cap - 1 && !memchr(line, '\n', n) && poll(&p, 1, 15000) == 1) {
+		ssize_t r = read(pfd[0], line + n, cap - 1 - n);
 		if (r <= 0)
 			break;
 		n += (size_t)r;
 	}
 	close(pfd[0]);
+	return true;
+}
+
+/* Starts argv[0] with stdout on a pipe and reads the port it prints (python peers). */
+static inline bool live_spawn_port(struct live_server *srv, char *const argv[])
+{
+	char line[32];
+	if (!live_spawn_line(&srv->pid, argv, line, sizeof line))
+		return false;
 	srv->port = atoi(line);
 	return srv->port > 0;
 }
 
-static inline void live_stop(struct live_server *srv)
+/* Ends the child *pid (SIGTERM, SIGKILL after 5 s), reaps it and sets *pid to 0. */
+static inline void live_kill(pid_t *pid)
 {
-	if (srv->pid <= 0)
+	if (*pid <= 0)
 		return;
-	kill(srv->pid, SIGTERM);
+	kill(*pid, SIGTERM);
 	for (int i = 0; i < 100; i++) {
-		if (waitpid(srv->pid, NULL, WNOHANG) == srv->pid) {
-			srv->pid = 0;
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = 0;
 			return;
 		}
 		usleep(50000);
 	}
-	kill(srv->pid, SIGKILL);
-	waitpid(srv->pid, NULL, 0);
-	srv->pid = 0;
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+}
+
+static inline void live_stop(struct live_server *srv)
+{
+	live_kill(&srv->pid);
 }
 
 static inline int live_connect(int port)
